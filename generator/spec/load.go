@@ -1,0 +1,278 @@
+package spec
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/dbmon/dbmon/generator/diag"
+)
+
+// MaxSize is the largest spec accepted. Real specs are a few kilobytes; the
+// bound keeps a runaway file (or a YAML alias bomb) from exhausting memory.
+const MaxSize = 1 << 20
+
+// maxNodes bounds the number of values after alias expansion.
+const maxNodes = 200_000
+
+// Load parses, schema-checks and rule-checks a spec. file is the name used in
+// diagnostics. On any problem it returns a nil Spec and every diagnostic.
+func Load(file string, data []byte) (*Spec, diag.List) {
+	l := &loader{file: file, nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
+	root, ok := l.parse(data)
+	if !ok {
+		return nil, l.diags.Sorted()
+	}
+	value := l.toJSON(root, nil)
+	if len(l.diags) > 0 {
+		return nil, l.diags.Sorted()
+	}
+	l.validateSchema(value)
+	schemaOK := len(l.diags) == 0
+
+	var s Spec
+	if err := root.Decode(&s); err != nil && schemaOK {
+		// The schema accepted the document, so a decode failure is a bug in
+		// the agreement between schema and types; still report it usefully.
+		l.errorAt(nil, "", "cannot decode spec: %v", err)
+	}
+	l.checkRules(&s)
+	if len(l.diags) > 0 {
+		return nil, l.diags.Sorted()
+	}
+	return &s, nil
+}
+
+type loader struct {
+	file  string
+	diags diag.List
+	// nodes maps a JSON pointer ("/teams/0/name") to the value's node and
+	// keys maps it to the key node of a mapping entry.
+	nodes map[string]*yaml.Node
+	keys  map[string]*yaml.Node
+	count int
+}
+
+func (l *loader) errorAt(n *yaml.Node, path string, format string, args ...any) {
+	d := diag.Diagnostic{File: l.file, Path: path, Message: fmt.Sprintf(format, args...)}
+	if n != nil {
+		d.Line, d.Col = n.Line, n.Column
+	} else {
+		d.Line, d.Col = 1, 1
+	}
+	l.diags.Add(d)
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parse checks the raw bytes and returns the document's root node.
+func (l *loader) parse(data []byte) (*yaml.Node, bool) {
+	if len(data) > MaxSize {
+		l.errorAt(nil, "", "file is %s; a spec may be at most %s", humanSize(len(data)), humanSize(MaxSize))
+		return nil, false
+	}
+	for i, line := range bytes.Split(data, []byte("\n")) {
+		indent := line[:len(line)-len(bytes.TrimLeft(line, " \t"))]
+		if j := bytes.IndexByte(indent, '\t'); j >= 0 {
+			l.diags.Add(diag.Diagnostic{File: l.file, Line: i + 1, Col: j + 1,
+				Message: "tab character in indentation; YAML indents with spaces"})
+		}
+	}
+	if len(l.diags) > 0 {
+		return nil, false
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if err.Error() == "EOF" {
+			l.errorAt(nil, "", "file is empty; a spec needs at least version and bundle")
+			return nil, false
+		}
+		l.yamlError(err)
+		return nil, false
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		l.errorAt(&extra, "", "more than one YAML document; a spec is a single document")
+		return nil, false
+	}
+	if len(doc.Content) == 0 || (doc.Content[0].Kind == yaml.ScalarNode && doc.Content[0].Tag == "!!null") {
+		l.errorAt(nil, "", "file is empty; a spec needs at least version and bundle")
+		return nil, false
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		l.errorAt(root, "", "a spec must be a mapping of keys to values, not %s", kindName(root))
+		return nil, false
+	}
+	return root, true
+}
+
+// yamlError turns a yaml.v3 syntax error into a positioned diagnostic.
+func (l *loader) yamlError(err error) {
+	msg := err.Error()
+	for _, part := range strings.Split(msg, "\n") {
+		part = strings.TrimSpace(part)
+		if m := yamlLine.FindStringSubmatch(part); m != nil {
+			line, _ := strconv.Atoi(m[1])
+			l.diags.Add(diag.Diagnostic{File: l.file, Line: line, Col: 1, Message: "YAML syntax error: " + m[2]})
+			return
+		}
+	}
+	l.errorAt(nil, "", "YAML syntax error: %s", strings.TrimPrefix(msg, "yaml: "))
+}
+
+func humanSize(n int) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!str":
+			return "a string"
+		case "!!int":
+			return "an integer"
+		case "!!float":
+			return "a number"
+		case "!!bool":
+			return "a boolean"
+		case "!!null":
+			return "null"
+		}
+		return "a scalar"
+	}
+	return "an alias"
+}
+
+// toJSON converts a node into the values encoding/json would produce, so the
+// JSON Schema validator sees exactly what an editor's validator sees, and
+// records every node by JSON pointer.
+func (l *loader) toJSON(n *yaml.Node, ptr []string) any {
+	l.count++
+	if l.count > maxNodes {
+		if l.count == maxNodes+1 {
+			l.errorAt(n, "", "document expands to more than %d values (alias bomb?)", maxNodes)
+		}
+		return nil
+	}
+	l.nodes[pointer(ptr)] = n
+	switch n.Kind {
+	case yaml.AliasNode:
+		v := l.toJSON(n.Alias, ptr)
+		l.nodes[pointer(ptr)] = n
+		return v
+	case yaml.MappingNode:
+		obj := map[string]any{}
+		first := map[string]*yaml.Node{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Tag == "!!merge" {
+				l.errorAt(k, PathString(ptr), "merge keys (<<) are not supported; write the keys out")
+				continue
+			}
+			if k.Kind != yaml.ScalarNode {
+				l.errorAt(k, PathString(ptr), "keys must be plain strings, not %s", kindName(k))
+				continue
+			}
+			if prev, dup := first[k.Value]; dup {
+				l.errorAt(k, PathString(append(ptr, k.Value)), "duplicate key `%s` (first defined at line %d)", k.Value, prev.Line)
+				continue
+			}
+			first[k.Value] = k
+			child := append(append([]string(nil), ptr...), k.Value)
+			l.keys[pointer(child)] = k
+			obj[k.Value] = l.toJSON(v, child)
+		}
+		return obj
+	case yaml.SequenceNode:
+		arr := make([]any, 0, len(n.Content))
+		for i, c := range n.Content {
+			arr = append(arr, l.toJSON(c, append(append([]string(nil), ptr...), strconv.Itoa(i))))
+		}
+		return arr
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return nil
+		case "!!bool":
+			var b bool
+			if err := n.Decode(&b); err == nil {
+				return b
+			}
+		case "!!int", "!!float":
+			var f float64
+			if err := n.Decode(&f); err == nil {
+				if _, err := strconv.ParseFloat(n.Value, 64); err == nil {
+					return json.Number(n.Value)
+				}
+				return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
+			}
+		}
+		return n.Value
+	}
+	return nil
+}
+
+// pointer renders path segments as a JSON pointer.
+func pointer(segs []string) string {
+	var b strings.Builder
+	for _, s := range segs {
+		b.WriteByte('/')
+		b.WriteString(strings.NewReplacer("~", "~0", "/", "~1").Replace(s))
+	}
+	return b.String()
+}
+
+// PathString renders path segments the way users write them:
+// teams[1].match.job_name.
+func PathString(segs []string) string {
+	var b strings.Builder
+	for _, s := range segs {
+		if _, err := strconv.Atoi(s); err == nil {
+			b.WriteString("[" + s + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+// node returns the node at path, or the nearest ancestor that exists.
+func (l *loader) node(segs []string) *yaml.Node {
+	for i := len(segs); i >= 0; i-- {
+		if n, ok := l.nodes[pointer(segs[:i])]; ok {
+			return n
+		}
+	}
+	return nil
+}
+
+// keyNode returns the key node of the mapping entry at path, falling back to
+// the value node.
+func (l *loader) keyNode(segs []string) *yaml.Node {
+	if k, ok := l.keys[pointer(segs)]; ok {
+		return k
+	}
+	return l.node(segs)
+}

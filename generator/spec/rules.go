@@ -1,0 +1,352 @@
+package spec
+
+import (
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // time zones must resolve the same on every machine
+)
+
+// ptr builds path segments from keys and indexes.
+func ptr(parts ...any) []string {
+	out := make([]string, 0, len(parts))
+	for _, p := range parts {
+		switch v := p.(type) {
+		case string:
+			out = append(out, v)
+		case int:
+			out = append(out, strconv.Itoa(v))
+		}
+	}
+	return out
+}
+
+// fail reports a rule violation at the value found at parts.
+func (l *loader) fail(parts []string, format string, args ...any) {
+	l.errorAt(l.node(parts), PathString(parts), format, args...)
+}
+
+// failKey reports a rule violation at the key of the entry found at parts.
+func (l *loader) failKey(parts []string, format string, args ...any) {
+	l.errorAt(l.keyNode(parts), PathString(parts), format, args...)
+}
+
+// has reports whether the document has a value at parts.
+func (l *loader) has(parts ...any) bool {
+	_, ok := l.nodes[pointer(ptr(parts...))]
+	return ok
+}
+
+// statementKeywords may not appear in a KPI value: it is one expression that
+// dbmon places inside its own SELECT.
+var statementKeywords = regexp.MustCompile(`(?i)\b(select|insert|update|delete|merge|drop|create|alter|truncate|grant|revoke|with|union|from|join)\b`)
+
+var deadlinePattern = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+
+// checkRules applies the cross-field rules of spec-v1.md. It reads only what
+// decoded; values the schema already rejected are skipped where a second
+// message would add nothing.
+func (l *loader) checkRules(s *Spec) {
+	l.checkBundle(s)
+	l.checkDestinations(s)
+	known := l.destinationKeys(s)
+
+	seenWS := map[string]int{}
+	for i, w := range s.Workspaces {
+		if j, dup := seenWS[w.ID]; dup && w.ID != "" {
+			l.fail(ptr("workspaces", i, "id"), "duplicate workspace id `%s` (also workspaces[%d])", w.ID, j)
+		}
+		seenWS[w.ID] = i
+		if (w.Host == "") != (w.TokenSecret == "") && l.has("workspaces", i) {
+			l.fail(ptr("workspaces", i), "host and token_secret go together: give both or neither")
+		}
+	}
+
+	teamNames := l.uniqueNames("teams", len(s.Teams), func(i int) string { return s.Teams[i].Name }, "team")
+	if s.UnassignedTeam != "" && teamNames[s.UnassignedTeam] {
+		l.fail(ptr("unassigned_team"), "`%s` is also the name of a team; unassigned_team must differ", s.UnassignedTeam)
+	}
+	for i, t := range s.Teams {
+		m := t.Match
+		if len(m.Tags) == 0 && m.JobName == "" && len(m.RunAs) == 0 && len(m.Workspaces) == 0 && l.has("teams", i, "match") {
+			l.fail(ptr("teams", i, "match"), "match needs at least one condition: tags, job_name, run_as or workspaces")
+		}
+		l.checkRegex(ptr("teams", i, "match", "job_name"), m.JobName)
+		l.checkNotify(ptr("teams", i, "notify"), t.Notify, known, false)
+	}
+
+	l.uniqueNames("slas", len(s.SLAs), func(i int) string { return s.SLAs[i].Name }, "SLA")
+	for i, sla := range s.SLAs {
+		l.checkSLA(i, sla, teamNames, s.UnassignedTeam, known)
+	}
+
+	generated := map[string]bool{}
+	for _, d := range s.Dashboards {
+		generated[d] = true
+	}
+	l.uniqueNames("kpis", len(s.KPIs), func(i int) string { return s.KPIs[i].Name }, "KPI")
+	for i, k := range s.KPIs {
+		l.checkKPI(i, k, s.Dashboards != nil, generated, known)
+	}
+
+	families := []struct {
+		key string
+		f   *AlertFamily
+	}{
+		{"job_failure", s.Alerts.JobFailure}, {"sla_breach", s.Alerts.SLABreach},
+		{"cost_anomaly", s.Alerts.CostAnomaly}, {"duration_anomaly", s.Alerts.DurationAnomaly},
+		{"cluster_idle", s.Alerts.ClusterIdle}, {"budget", s.Alerts.Budget},
+	}
+	for _, fam := range families {
+		if fam.f == nil {
+			continue
+		}
+		l.checkSchedule(ptr("alerts", fam.key, "schedule"), fam.f.Schedule)
+		l.checkNotify(ptr("alerts", fam.key, "notify"), fam.f.Notify, known, true)
+	}
+
+	l.uniqueNames("failure_classes", len(s.FailureClasses), func(i int) string { return s.FailureClasses[i].Name }, "failure class")
+	for i, fc := range s.FailureClasses {
+		if fc.ErrorRegex == "" && len(fc.TerminationCodes) == 0 && l.has("failure_classes", i) {
+			l.fail(ptr("failure_classes", i), "a failure class needs error_regex or termination_codes")
+		}
+		if fc.Name == "other" {
+			l.fail(ptr("failure_classes", i, "name"), "`other` is the class of unmatched failures; choose another name")
+		}
+		l.checkRegex(ptr("failure_classes", i, "error_regex"), fc.ErrorRegex)
+	}
+
+	l.checkSchedule(ptr("collector", "schedule"), s.Collector.Schedule)
+	l.checkSchedule(ptr("refresh"), s.Refresh)
+	if r := s.Retention; r.DetailDays > 0 && r.AggregateDays > 0 && r.AggregateDays < r.DetailDays {
+		l.fail(ptr("retention", "aggregate_days"), "aggregate_days (%d) must be at least detail_days (%d): gold is built from silver", r.AggregateDays, r.DetailDays)
+	}
+	seenDash := map[string]bool{}
+	for i, d := range s.Dashboards {
+		if seenDash[d] {
+			l.fail(ptr("dashboards", i), "dashboard `%s` is listed twice", d)
+		}
+		seenDash[d] = true
+	}
+}
+
+func (l *loader) checkBundle(s *Spec) {
+	b := s.Bundle
+	if !l.has("bundle") {
+		return
+	}
+	switch {
+	case l.has("bundle", "warehouse") && l.has("bundle", "warehouse_id"):
+		l.failKey(ptr("bundle", "warehouse_id"), "give either warehouse (a name) or warehouse_id, not both")
+	case !l.has("bundle", "warehouse") && !l.has("bundle", "warehouse_id"):
+		l.fail(ptr("bundle"), "a SQL warehouse is required: add warehouse (its name) or warehouse_id")
+	}
+	if b.Timezone != "" {
+		if _, err := time.LoadLocation(b.Timezone); err != nil || b.Timezone == "Local" {
+			l.fail(ptr("bundle", "timezone"), "unknown time zone `%s`; use an IANA name such as Europe/Berlin or UTC", b.Timezone)
+		}
+	}
+	defaults := 0
+	for _, name := range sortedKeys(b.Targets) {
+		t := b.Targets[name]
+		if t.Default != nil && *t.Default {
+			defaults++
+			if defaults > 1 {
+				l.fail(ptr("bundle", "targets", name, "default"), "only one target may be the default")
+			}
+		}
+		if t.RunAs != nil && (t.RunAs.ServicePrincipalName == "") == (t.RunAs.UserName == "") {
+			l.fail(ptr("bundle", "targets", name, "run_as"), "give exactly one of service_principal_name and user_name")
+		}
+		for i, p := range t.Permissions {
+			n := 0
+			for _, v := range []string{p.GroupName, p.UserName, p.ServicePrincipalName} {
+				if v != "" {
+					n++
+				}
+			}
+			if n != 1 {
+				l.fail(ptr("bundle", "targets", name, "permissions", i), "give exactly one of group_name, user_name and service_principal_name")
+			}
+		}
+		if t.Mode == "development" && t.RunAs != nil {
+			l.fail(ptr("bundle", "targets", name, "run_as"), "a development target runs as the deploying user; run_as belongs on a production target")
+		}
+	}
+}
+
+func (l *loader) checkDestinations(s *Spec) {
+	for _, key := range sortedKeys(s.Destinations) {
+		d := s.Destinations[key]
+		if key == "team" {
+			l.failKey(ptr("destinations", key), "`team` is reserved for routing to the owning team; choose another key")
+		}
+		if (d.DestinationID == "") == (len(d.Emails) == 0) {
+			l.fail(ptr("destinations", key), "give exactly one of destination_id and emails")
+		}
+	}
+}
+
+func (l *loader) destinationKeys(s *Spec) []string {
+	return sortedKeys(s.Destinations)
+}
+
+// checkNotify checks that every name is a destination key; allowTeam admits
+// the word team (alert families route to the owning team's destinations).
+func (l *loader) checkNotify(at []string, names []string, known []string, allowTeam bool) {
+	seen := map[string]bool{}
+	for i, n := range names {
+		p := append(append([]string(nil), at...), strconv.Itoa(i))
+		if !l.has(p[0]) {
+			continue
+		}
+		if _, isList := l.nodes[pointer(p)]; !isList {
+			p = at // notify: team, written as a scalar
+		}
+		if seen[n] {
+			l.fail(p, "`%s` is listed twice", n)
+		}
+		seen[n] = true
+		if n == "team" {
+			if !allowTeam {
+				l.fail(p, "`team` routes an alert family to the owning team; here, name destinations")
+			}
+			continue
+		}
+		if !contains(known, n) {
+			if len(known) == 0 {
+				l.fail(p, "unknown destination `%s`; define it under destinations", n)
+			} else {
+				l.fail(p, "unknown destination `%s`%s", n, suggest(n, known))
+			}
+		}
+	}
+}
+
+func (l *loader) checkSLA(i int, sla SLA, teams map[string]bool, unassigned string, known []string) {
+	base := ptr("slas", i)
+	if !l.has("slas", i) {
+		return
+	}
+	sel := sla.Jobs
+	n := 0
+	for _, set := range []bool{len(sel.Names) > 0, sel.NameRegex != "", len(sel.JobIDs) > 0, len(sel.Tags) > 0, sel.Team != ""} {
+		if set {
+			n++
+		}
+	}
+	switch {
+	case n == 0 && l.has("slas", i, "jobs"):
+		l.fail(ptr("slas", i, "jobs"), "jobs needs one selector: names, name_regex, job_ids, tags or team")
+	case n > 1:
+		l.fail(ptr("slas", i, "jobs"), "jobs takes exactly one of names, name_regex, job_ids, tags and team")
+	}
+	l.checkRegex(ptr("slas", i, "jobs", "name_regex"), sel.NameRegex)
+	if sel.Team != "" && !teams[sel.Team] && sel.Team != unassigned && !(unassigned == "" && sel.Team == "unassigned") {
+		var names []string
+		for t := range teams {
+			names = append(names, t)
+		}
+		sort.Strings(names)
+		l.fail(ptr("slas", i, "jobs", "team"), "unknown team `%s`%s", sel.Team, suggest(sel.Team, names))
+	}
+	if sla.Deadline == "" && sla.MaxDuration == "" && sla.MinSuccessRate == nil {
+		l.fail(base, "an SLA needs at least one check: deadline, max_duration or min_success_rate")
+	}
+	if sla.Deadline != "" && !deadlinePattern.MatchString(sla.Deadline) {
+		l.fail(ptr("slas", i, "deadline"), "deadline must be a local time HH:MM between 00:00 and 23:59, got `%s`", sla.Deadline)
+	}
+	if len(sla.Days) > 0 && sla.Deadline == "" {
+		l.failKey(ptr("slas", i, "days"), "days only applies to a deadline; add deadline or remove days")
+	}
+	if sla.MaxDuration != "" {
+		if d, err := time.ParseDuration(sla.MaxDuration); err == nil && d < time.Minute {
+			l.fail(ptr("slas", i, "max_duration"), "max_duration must be at least 1m, got `%s`", sla.MaxDuration)
+		}
+	}
+	if sla.WindowDays > 0 && sla.MinSuccessRate == nil {
+		l.failKey(ptr("slas", i, "window_days"), "window_days only applies to min_success_rate")
+	}
+	l.checkNotify(ptr("slas", i, "notify"), sla.Notify, known, false)
+}
+
+func (l *loader) checkKPI(i int, k KPI, dashboardsListed bool, generated map[string]bool, known []string) {
+	if strings.Contains(k.Value, ";") {
+		l.fail(ptr("kpis", i, "value"), "value must be one SQL expression; remove the `;`")
+	} else if m := statementKeywords.FindString(k.Value); m != "" {
+		l.fail(ptr("kpis", i, "value"), "value must be one SQL expression over %s's columns; `%s` is not allowed", k.Source, strings.ToUpper(m))
+	}
+	if k.Target != nil && k.Target.Min != nil && k.Target.Max != nil && *k.Target.Min > *k.Target.Max {
+		l.fail(ptr("kpis", i, "target"), "target min (%v) is greater than max (%v)", *k.Target.Min, *k.Target.Max)
+	}
+	if len(k.Notify) > 0 && k.Target == nil {
+		l.failKey(ptr("kpis", i, "notify"), "notify needs a target: the KPI alert fires when the value leaves it")
+	}
+	if k.Dashboard != "" && dashboardsListed && !generated[k.Dashboard] {
+		l.fail(ptr("kpis", i, "dashboard"), "dashboard `%s` is not generated; add it to dashboards", k.Dashboard)
+	}
+	l.checkNotify(ptr("kpis", i, "notify"), k.Notify, known, false)
+}
+
+// uniqueNames reports duplicate names in a list and returns the set.
+func (l *loader) uniqueNames(list string, n int, name func(int) string, what string) map[string]bool {
+	first := map[string]int{}
+	set := map[string]bool{}
+	for i := 0; i < n; i++ {
+		v := name(i)
+		if v == "" {
+			continue
+		}
+		if j, dup := first[v]; dup {
+			line := 0
+			if node := l.node(ptr(list, j, "name")); node != nil {
+				line = node.Line
+			}
+			l.fail(ptr(list, i, "name"), "duplicate %s name `%s` (first defined at line %d)", what, v, line)
+			continue
+		}
+		first[v] = i
+		set[v] = true
+	}
+	return set
+}
+
+func (l *loader) checkRegex(at []string, re string) {
+	if re == "" {
+		return
+	}
+	if _, err := regexp.Compile(re); err != nil {
+		msg := err.Error()
+		msg = strings.TrimPrefix(msg, "error parsing regexp: ")
+		l.fail(at, "invalid RE2 regular expression: %s", msg)
+	}
+}
+
+func (l *loader) checkSchedule(at []string, s string) {
+	if s == "" {
+		return
+	}
+	if _, err := ScheduleCron(s); err != nil {
+		l.fail(at, "invalid schedule: %v", err)
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

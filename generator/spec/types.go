@@ -1,0 +1,204 @@
+package spec
+
+import "gopkg.in/yaml.v3"
+
+// Spec is the dbmon spec, version 1, exactly as written in the YAML file:
+// optional fields stay empty here and receive their defaults in package model.
+// The yaml tags must match the embedded JSON Schema (dbmon.schema.json); a test
+// walks both and fails when they disagree.
+type Spec struct {
+	Version        int                    `yaml:"version"`
+	Bundle         Bundle                 `yaml:"bundle"`
+	Workspaces     []Workspace            `yaml:"workspaces"`
+	Pricing        Pricing                `yaml:"pricing"`
+	Teams          []Team                 `yaml:"teams"`
+	UnassignedTeam string                 `yaml:"unassigned_team"`
+	Destinations   map[string]Destination `yaml:"destinations"`
+	SLAs           []SLA                  `yaml:"slas"`
+	KPIs           []KPI                  `yaml:"kpis"`
+	Alerts         Alerts                 `yaml:"alerts"`
+	FailureClasses []FailureClass         `yaml:"failure_classes"`
+	Collector      Collector              `yaml:"collector"`
+	Retention      Retention              `yaml:"retention"`
+	Refresh        string                 `yaml:"refresh"`
+	Dashboards     []string               `yaml:"dashboards"`
+}
+
+// Bundle names the bundle and where its tables and queries live.
+type Bundle struct {
+	Name        string            `yaml:"name"`
+	Catalog     string            `yaml:"catalog"`
+	Schema      string            `yaml:"schema"`
+	Warehouse   string            `yaml:"warehouse"`
+	WarehouseID string            `yaml:"warehouse_id"`
+	Timezone    string            `yaml:"timezone"`
+	Targets     map[string]Target `yaml:"targets"`
+}
+
+// Target is one deployment target of the bundle.
+type Target struct {
+	Mode        string       `yaml:"mode"`
+	Default     *bool        `yaml:"default"`
+	Host        string       `yaml:"host"`
+	RootPath    string       `yaml:"root_path"`
+	RunAs       *RunAs       `yaml:"run_as"`
+	Permissions []Permission `yaml:"permissions"`
+}
+
+// RunAs is the identity deployed jobs and pipelines run as.
+type RunAs struct {
+	ServicePrincipalName string `yaml:"service_principal_name"`
+	UserName             string `yaml:"user_name"`
+}
+
+// Permission grants a level to one principal.
+type Permission struct {
+	Level                string `yaml:"level"`
+	GroupName            string `yaml:"group_name"`
+	UserName             string `yaml:"user_name"`
+	ServicePrincipalName string `yaml:"service_principal_name"`
+}
+
+// Workspace is a monitored workspace and its display name.
+type Workspace struct {
+	ID          string `yaml:"id"`
+	Name        string `yaml:"name"`
+	Host        string `yaml:"host"`
+	TokenSecret string `yaml:"token_secret"`
+}
+
+// Pricing turns list prices into net cost.
+type Pricing struct {
+	Currency        string             `yaml:"currency"`
+	DiscountPercent *float64           `yaml:"discount_percent"`
+	SKUDiscounts    map[string]float64 `yaml:"sku_discounts"`
+}
+
+// Team owns the jobs its match selects.
+type Team struct {
+	Name          string   `yaml:"name"`
+	Match         Match    `yaml:"match"`
+	Notify        []string `yaml:"notify"`
+	MonthlyBudget *float64 `yaml:"monthly_budget"`
+}
+
+// Match is a conjunction of conditions on a job.
+type Match struct {
+	Tags       map[string]string `yaml:"tags"`
+	JobName    string            `yaml:"job_name"`
+	RunAs      []string          `yaml:"run_as"`
+	Workspaces []string          `yaml:"workspaces"`
+}
+
+// Destination is where alerts go: an admin-created notification destination
+// or a list of email addresses.
+type Destination struct {
+	DestinationID string   `yaml:"destination_id"`
+	Emails        []string `yaml:"emails"`
+}
+
+// SLA is a service-level agreement on the jobs its selector picks.
+type SLA struct {
+	Name           string      `yaml:"name"`
+	Jobs           JobSelector `yaml:"jobs"`
+	Deadline       string      `yaml:"deadline"`
+	Days           []string    `yaml:"days"`
+	MaxDuration    string      `yaml:"max_duration"`
+	MinSuccessRate *float64    `yaml:"min_success_rate"`
+	WindowDays     int         `yaml:"window_days"`
+	Severity       string      `yaml:"severity"`
+	Notify         []string    `yaml:"notify"`
+}
+
+// JobSelector picks jobs by exactly one criterion.
+type JobSelector struct {
+	Names     []string          `yaml:"names"`
+	NameRegex string            `yaml:"name_regex"`
+	JobIDs    []string          `yaml:"job_ids"`
+	Tags      map[string]string `yaml:"tags"`
+	Team      string            `yaml:"team"`
+}
+
+// KPI is an analyst-defined metric over a documented table.
+type KPI struct {
+	Name       string     `yaml:"name"`
+	Title      string     `yaml:"title"`
+	Source     string     `yaml:"source"`
+	Value      string     `yaml:"value"`
+	Format     string     `yaml:"format"`
+	WindowDays int        `yaml:"window_days"`
+	By         string     `yaml:"by"`
+	Target     *KPITarget `yaml:"target"`
+	Dashboard  string     `yaml:"dashboard"`
+	Notify     []string   `yaml:"notify"`
+}
+
+// KPITarget is a KPI's target range; either bound may be omitted.
+type KPITarget struct {
+	Min *float64 `yaml:"min"`
+	Max *float64 `yaml:"max"`
+}
+
+// Alerts configures the built-in alert families.
+type Alerts struct {
+	JobFailure      *AlertFamily `yaml:"job_failure"`
+	SLABreach       *AlertFamily `yaml:"sla_breach"`
+	CostAnomaly     *AlertFamily `yaml:"cost_anomaly"`
+	DurationAnomaly *AlertFamily `yaml:"duration_anomaly"`
+	ClusterIdle     *AlertFamily `yaml:"cluster_idle"`
+	Budget          *AlertFamily `yaml:"budget"`
+}
+
+// AlertFamily holds the settings of one alert family. Each family reads the
+// fields that apply to it; the schema rejects the others.
+type AlertFamily struct {
+	Enabled        *bool    `yaml:"enabled"`
+	Schedule       string   `yaml:"schedule"`
+	Notify         Notify   `yaml:"notify"`
+	ThresholdSigma *float64 `yaml:"threshold_sigma"`
+	BaselineDays   int      `yaml:"baseline_days"`
+	BaselineRuns   int      `yaml:"baseline_runs"`
+	MinDailyCost   *float64 `yaml:"min_daily_cost"`
+	MaxCPUPercent  *float64 `yaml:"max_cpu_percent"`
+	MinIdleMinutes int      `yaml:"min_idle_minutes"`
+	WarnAtPercent  *float64 `yaml:"warn_at_percent"`
+}
+
+// FailureClass names failures that match its rule.
+type FailureClass struct {
+	Name             string   `yaml:"name"`
+	ErrorRegex       string   `yaml:"error_regex"`
+	TerminationCodes []string `yaml:"termination_codes"`
+}
+
+// Collector configures the Jobs API collector.
+type Collector struct {
+	Enabled      *bool  `yaml:"enabled"`
+	Schedule     string `yaml:"schedule"`
+	LookbackDays int    `yaml:"lookback_days"`
+}
+
+// Retention bounds how long monitoring rows are kept.
+type Retention struct {
+	DetailDays    int `yaml:"detail_days"`
+	AggregateDays int `yaml:"aggregate_days"`
+}
+
+// Notify is an alert family's routing: the word "team" (route to the owning
+// team's destinations) or a list of destination keys, which may include "team".
+// Both spellings decode to a list.
+type Notify []string
+
+// UnmarshalYAML accepts a scalar as a one-element list.
+func (n *Notify) UnmarshalYAML(node *yaml.Node) error {
+	if node.Kind == yaml.ScalarNode {
+		*n = Notify{node.Value}
+		return nil
+	}
+	var list []string
+	if err := node.Decode(&list); err != nil {
+		return err
+	}
+	*n = list
+	return nil
+}
