@@ -1,0 +1,69 @@
+package model
+
+// BronzeTable is an incremental copy of one system table, filtered to the
+// monitored workspaces and the detail retention window. The same definition
+// drives the generated pipeline source and the docs.
+type BronzeTable struct {
+	Name   string // bronze_<source table>
+	Source string // fully qualified system table
+	// Streaming tables are read incrementally with skipChangeCommits, as the
+	// system-tables docs require: the source deletes old rows, and a plain
+	// stream fails on the first delete. Sources that do not support streaming
+	// (list_prices, workspaces_latest) become materialized views.
+	Streaming bool
+	// TimeColumn is filtered to the retention window; empty for SCD2
+	// dimensions, whose latest row must be kept however old it is.
+	TimeColumn string
+	// TimeIsDate says TimeColumn is a DATE (else a TIMESTAMP).
+	TimeIsDate bool
+	// HasWorkspace says the source has workspace_id (list_prices does not).
+	HasWorkspace bool
+	Keys         []string // must be non-null; rows without them are dropped
+	ClusterBy    []string
+	Comment      string
+}
+
+// File is the pipeline source file of the table, relative to the bundle root.
+func (t BronzeTable) File() string {
+	if t.Streaming {
+		return "src/pipeline/bronze/" + t.Name + ".py"
+	}
+	return "src/pipeline/bronze/" + t.Name + ".sql"
+}
+
+// BronzeTables lists every bronze table, sorted by name.
+func BronzeTables() []BronzeTable {
+	return []BronzeTable{
+		{Name: "bronze_billing_usage", Source: "system.billing.usage", Streaming: true,
+			TimeColumn: "usage_date", TimeIsDate: true, HasWorkspace: true,
+			Keys: []string{"record_id", "workspace_id"}, ClusterBy: []string{"usage_date"},
+			Comment: "Hourly billable usage records (global: every region of the account)."},
+		{Name: "bronze_clusters", Source: "system.compute.clusters", Streaming: true,
+			HasWorkspace: true, Keys: []string{"workspace_id", "cluster_id"}, ClusterBy: []string{"workspace_id", "cluster_id"},
+			Comment: "Cluster configurations, one row per change (SCD2)."},
+		{Name: "bronze_job_run_timeline", Source: "system.lakeflow.job_run_timeline", Streaming: true,
+			TimeColumn: "period_start_time", HasWorkspace: true,
+			Keys: []string{"workspace_id", "job_id", "run_id"}, ClusterBy: []string{"period_start_time"},
+			Comment: "Job run slices: runs longer than an hour span several rows; the terminal row carries result_state."},
+		{Name: "bronze_job_task_run_timeline", Source: "system.lakeflow.job_task_run_timeline", Streaming: true,
+			TimeColumn: "period_start_time", HasWorkspace: true,
+			Keys: []string{"workspace_id", "job_id", "run_id"}, ClusterBy: []string{"period_start_time"},
+			Comment: "Task run slices; run_id is the task run, job_run_id its parent job run."},
+		{Name: "bronze_job_tasks", Source: "system.lakeflow.job_tasks", Streaming: true,
+			HasWorkspace: true, Keys: []string{"workspace_id", "job_id", "task_key"}, ClusterBy: []string{"workspace_id", "job_id"},
+			Comment: "Job task definitions, one row per change (SCD2)."},
+		{Name: "bronze_jobs", Source: "system.lakeflow.jobs", Streaming: true,
+			HasWorkspace: true, Keys: []string{"workspace_id", "job_id"}, ClusterBy: []string{"workspace_id", "job_id"},
+			Comment: "Job definitions, one row per change (SCD2); delete_time marks deleted jobs."},
+		{Name: "bronze_list_prices", Source: "system.billing.list_prices",
+			Keys: []string{"sku_name", "cloud", "price_start_time"}, ClusterBy: []string{"sku_name"},
+			Comment: "List prices per SKU and cloud over time; price_end_time NULL means current."},
+		{Name: "bronze_node_timeline", Source: "system.compute.node_timeline", Streaming: true,
+			TimeColumn: "start_time", HasWorkspace: true,
+			Keys: []string{"workspace_id", "cluster_id", "instance_id"}, ClusterBy: []string{"start_time"},
+			Comment: "Per-minute utilization of classic compute nodes (90-day source retention)."},
+		{Name: "bronze_workspaces", Source: "system.access.workspaces_latest", HasWorkspace: true,
+			Keys: []string{"workspace_id"}, ClusterBy: []string{"workspace_id"},
+			Comment: "Workspace names and URLs (updated in place, so read in batch)."},
+	}
+}

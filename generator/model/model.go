@@ -1,0 +1,269 @@
+package model
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dbmon/dbmon/generator/spec"
+)
+
+// Bundle is everything the templates render.
+type Bundle struct {
+	Name        string // bundle name
+	Key         string // resource-key form of the name: [a-z0-9_]
+	Catalog     string
+	Schema      string
+	Warehouse   string // warehouse name for a lookup variable; empty when WarehouseID is set
+	WarehouseID string
+	Timezone    string
+	Targets     []Target
+	Workspaces  []Workspace
+	Pipeline    Pipeline
+	RefreshJob  Job
+	Bronze      []BronzeTable
+	Teams       []Team
+	Unassigned  string
+	Retention   Retention
+	Collector   Collector
+	Dashboards  []string
+}
+
+// Target is a deployment target.
+type Target struct {
+	Name        string
+	Mode        string // development | production
+	Default     bool
+	Host        string
+	RootPath    string
+	RunAs       *spec.RunAs
+	Permissions []spec.Permission
+}
+
+// Workspace is a monitored workspace.
+type Workspace struct {
+	ID, Name string
+}
+
+// Team is an owning team, in match order.
+type Team struct {
+	Name          string
+	Notify        []string
+	MonthlyBudget *float64
+}
+
+// Retention holds the resolved retention windows, in days.
+type Retention struct {
+	DetailDays, AggregateDays int
+}
+
+// Collector holds the resolved Jobs API collector settings.
+type Collector struct {
+	Enabled      bool
+	Cron         string
+	LookbackDays int
+}
+
+// Pipeline is the Lakeflow declarative pipeline that builds every table.
+type Pipeline struct {
+	Key           string
+	Name          string
+	Configuration []KV // sorted by key
+}
+
+// KV is one key/value pair, kept as a sorted slice so output is deterministic.
+type KV struct{ Key, Value string }
+
+// Job is a Workflows job.
+type Job struct {
+	Key            string
+	Name           string
+	Cron           string
+	Timezone       string
+	TimeoutSeconds int
+	Tags           []KV
+}
+
+// Configuration keys the pipeline sources read. They are set on the pipeline
+// resource, so an operator can read the monitor's scope off the pipeline
+// settings, and the sources read them instead of repeating literal values.
+const (
+	ConfWorkspaceIDs = "dbmon.workspace_ids"
+	ConfDetailDays   = "dbmon.retention.detail_days"
+	ConfAggDays      = "dbmon.retention.aggregate_days"
+	ConfTimezone     = "dbmon.timezone"
+)
+
+// Defaults of spec v1, in one place.
+const (
+	DefaultTimezone      = "UTC"
+	DefaultUnassigned    = "unassigned"
+	DefaultRefresh       = "1h"
+	DefaultDetailDays    = 90
+	DefaultAggregateDays = 730
+	DefaultCollectorCron = "15m"
+	DefaultLookbackDays  = 2
+)
+
+// AllDashboards are the dashboards generated when the spec lists none.
+var AllDashboards = []string{"executive_overview", "job_operations", "cost_analysis", "failure_analysis"}
+
+var keyUnsafe = regexp.MustCompile(`[^a-z0-9_]+`)
+
+// ResourceKey turns a spec name into a bundle resource key.
+func ResourceKey(name string) string {
+	return strings.Trim(keyUnsafe.ReplaceAllString(strings.ToLower(name), "_"), "_")
+}
+
+// Build resolves a spec that spec.Load accepted. It fails only on a value
+// spec.Load should have rejected, which is a bug, so the error says so.
+func Build(s *spec.Spec) (*Bundle, error) {
+	b := &Bundle{
+		Name:        s.Bundle.Name,
+		Key:         ResourceKey(s.Bundle.Name),
+		Catalog:     s.Bundle.Catalog,
+		Schema:      s.Bundle.Schema,
+		Warehouse:   s.Bundle.Warehouse,
+		WarehouseID: s.Bundle.WarehouseID,
+		Timezone:    or(s.Bundle.Timezone, DefaultTimezone),
+		Unassigned:  or(s.UnassignedTeam, DefaultUnassigned),
+		Retention: Retention{
+			DetailDays:    orInt(s.Retention.DetailDays, DefaultDetailDays),
+			AggregateDays: orInt(s.Retention.AggregateDays, DefaultAggregateDays),
+		},
+		Dashboards: s.Dashboards,
+	}
+	if b.Dashboards == nil {
+		b.Dashboards = AllDashboards
+	}
+	b.Targets = buildTargets(s.Bundle.Targets)
+	for _, w := range s.Workspaces {
+		b.Workspaces = append(b.Workspaces, Workspace{ID: w.ID, Name: w.Name})
+	}
+	sort.Slice(b.Workspaces, func(i, j int) bool { return b.Workspaces[i].ID < b.Workspaces[j].ID })
+	// Teams keep spec order: it is the match order.
+	for _, t := range s.Teams {
+		b.Teams = append(b.Teams, Team{Name: t.Name, Notify: t.Notify, MonthlyBudget: t.MonthlyBudget})
+	}
+
+	collCron, err := spec.ScheduleCron(or(s.Collector.Schedule, DefaultCollectorCron))
+	if err != nil {
+		return nil, fmt.Errorf("internal error: collector schedule passed validation but %v", err)
+	}
+	b.Collector = Collector{
+		Enabled:      s.Collector.Enabled == nil || *s.Collector.Enabled,
+		Cron:         collCron,
+		LookbackDays: orInt(s.Collector.LookbackDays, DefaultLookbackDays),
+	}
+
+	var ids []string
+	for _, w := range b.Workspaces {
+		ids = append(ids, w.ID)
+	}
+	b.Pipeline = Pipeline{
+		Key:  b.Key + "_pipeline",
+		Name: b.Name + " monitoring pipeline",
+		Configuration: []KV{
+			{ConfAggDays, strconv.Itoa(b.Retention.AggregateDays)},
+			{ConfDetailDays, strconv.Itoa(b.Retention.DetailDays)},
+			{ConfTimezone, b.Timezone},
+			{ConfWorkspaceIDs, strings.Join(ids, ",")},
+		},
+	}
+
+	refresh := or(s.Refresh, DefaultRefresh)
+	refreshCron, err := spec.ScheduleCron(refresh)
+	if err != nil {
+		return nil, fmt.Errorf("internal error: refresh schedule passed validation but %v", err)
+	}
+	b.RefreshJob = Job{
+		Key:            b.Key + "_refresh",
+		Name:           b.Name + " refresh",
+		Cron:           refreshCron,
+		Timezone:       b.Timezone,
+		TimeoutSeconds: refreshTimeout(refresh),
+		Tags:           []KV{{"app", "dbmon"}, {"dbmon_bundle", b.Name}},
+	}
+	b.Bronze = BronzeTables()
+	return b, nil
+}
+
+// refreshTimeout bounds one refresh: its cadence, at least 30 minutes and at
+// most 4 hours, so a stuck refresh never overlaps the next one for long.
+func refreshTimeout(schedule string) int {
+	d, err := time.ParseDuration(schedule)
+	if err != nil {
+		d = time.Hour // a cron schedule: assume hourly
+	}
+	d = max(d, 30*time.Minute)
+	d = min(d, 4*time.Hour)
+	return int(d.Seconds())
+}
+
+func buildTargets(in map[string]spec.Target) []Target {
+	if len(in) == 0 {
+		return []Target{
+			{Name: "dev", Mode: "development", Default: true},
+			{Name: "prod", Mode: "production"},
+		}
+	}
+	var out []Target
+	explicitDefault := false
+	for name, t := range in {
+		mode := t.Mode
+		if mode == "" {
+			mode = "production"
+			if name == "dev" {
+				mode = "development"
+			}
+		}
+		def := t.Default != nil && *t.Default
+		explicitDefault = explicitDefault || def
+		out = append(out, Target{Name: name, Mode: mode, Default: def, Host: t.Host,
+			RootPath: t.RootPath, RunAs: t.RunAs, Permissions: t.Permissions})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	if !explicitDefault {
+		// The dev target, else the first development target, else the first.
+		pick := 0
+		for i, t := range out {
+			if t.Name == "dev" {
+				pick = i
+				break
+			}
+		}
+		if out[pick].Name != "dev" {
+			for i, t := range out {
+				if t.Mode == "development" {
+					pick = i
+					break
+				}
+			}
+		}
+		out[pick].Default = true
+	}
+	for i := range out {
+		if out[i].Mode == "production" && out[i].RootPath == "" {
+			// The CLI insists on an explicit root_path in production mode.
+			out[i].RootPath = "/Workspace/Users/${workspace.current_user.userName}/.bundle/${bundle.name}/${bundle.target}"
+		}
+	}
+	return out
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func orInt(n, def int) int {
+	if n == 0 {
+		return def
+	}
+	return n
+}

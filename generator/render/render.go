@@ -1,0 +1,111 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"sort"
+	"strings"
+	"text/template"
+
+	"github.com/dbmon/dbmon"
+	"github.com/dbmon/dbmon/generator/model"
+)
+
+// File is one generated file.
+type File struct {
+	Path string // slash-separated, relative to the bundle root
+	Data []byte
+}
+
+// FileTemplate maps one template to the files it makes. Each returns the
+// output path and the data the template sees, once per file.
+type FileTemplate struct {
+	Template string
+	Files    func(b *model.Bundle) []Instance
+}
+
+// Instance is one file a FileTemplate makes.
+type Instance struct {
+	Path string
+	Data any
+}
+
+// tableData is what the per-table pipeline templates see.
+type tableData struct {
+	Bundle *model.Bundle
+	Table  model.BronzeTable
+}
+
+func single(path string) func(b *model.Bundle) []Instance {
+	return func(b *model.Bundle) []Instance { return []Instance{{Path: path, Data: b}} }
+}
+
+// Manifest is the table of templates and the files they make.
+var Manifest = []FileTemplate{
+	{Template: "databricks.yml.tmpl", Files: single("databricks.yml")},
+	{Template: "templates/bundle/README.md.tmpl", Files: single("README.md")},
+	{Template: "templates/resources/schema.yml.tmpl", Files: single("resources/schema.yml")},
+	{Template: "templates/resources/pipeline.yml.tmpl", Files: single("resources/pipeline.yml")},
+	{Template: "templates/resources/jobs.yml.tmpl", Files: single("resources/jobs.yml")},
+	{Template: "templates/pipeline/bronze_streaming.py.tmpl", Files: bronzeFiles(true)},
+	{Template: "templates/pipeline/bronze_batch.sql.tmpl", Files: bronzeFiles(false)},
+}
+
+func bronzeFiles(streaming bool) func(b *model.Bundle) []Instance {
+	return func(b *model.Bundle) []Instance {
+		var out []Instance
+		for _, t := range b.Bronze {
+			if t.Streaming == streaming {
+				out = append(out, Instance{Path: t.File(), Data: tableData{Bundle: b, Table: t}})
+			}
+		}
+		return out
+	}
+}
+
+// Render executes every template of the manifest and returns the files sorted
+// by path. It fails on the first template error, naming the template.
+func Render(b *model.Bundle) ([]File, error) {
+	return renderWith(dbmon.Templates, Manifest, b)
+}
+
+func renderWith(fsys fs.FS, manifest []FileTemplate, b *model.Bundle) ([]File, error) {
+	seen := map[string]string{}
+	var files []File
+	for _, ft := range manifest {
+		src, err := fs.ReadFile(fsys, ft.Template)
+		if err != nil {
+			return nil, fmt.Errorf("read template %q: %w", ft.Template, err)
+		}
+		// missingkey=error: a template that names a field the model lacks
+		// fails here instead of printing "<no value>" into a bundle.
+		tmpl, err := template.New(ft.Template).Funcs(Funcs()).Option("missingkey=error").Parse(string(src))
+		if err != nil {
+			return nil, fmt.Errorf("parse template %q: %w", ft.Template, err)
+		}
+		for _, inst := range ft.Files(b) {
+			if prev, dup := seen[inst.Path]; dup {
+				return nil, fmt.Errorf("templates %q and %q both make %s", prev, ft.Template, inst.Path)
+			}
+			seen[inst.Path] = ft.Template
+			var buf bytes.Buffer
+			if err := tmpl.Execute(&buf, inst.Data); err != nil {
+				return nil, fmt.Errorf("execute template %q for %s: %w", ft.Template, inst.Path, err)
+			}
+			files = append(files, File{Path: inst.Path, Data: normalize(buf.Bytes())})
+		}
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	return files, nil
+}
+
+// normalize trims trailing spaces on each line and ends the file with exactly
+// one newline, so template whitespace never shows up as a diff.
+func normalize(data []byte) []byte {
+	lines := strings.Split(string(data), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimRight(l, " \t")
+	}
+	return []byte(strings.TrimRight(strings.Join(lines, "\n"), "\n") + "\n")
+}
