@@ -246,11 +246,21 @@ func Check(dir string, files []render.File) (string, error) {
 
 func unified(from, to, a, b string) string {
 	text, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: difflib.SplitLines(a), B: difflib.SplitLines(b),
+		A: splitLines(a), B: splitLines(b),
 		FromFile: from, ToFile: to, Context: 3,
 	})
 	if text != "" && !strings.HasSuffix(text, "\n") {
 		text += "\n"
 	}
 	return text
+}
+
+// splitLines splits s after each newline. Unlike difflib.SplitLines it adds
+// no empty line at the end, which would show up as a spurious context line.
+func splitLines(s string) []string {
+	lines := strings.SplitAfter(s, "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	return lines
 }

@@ -57,6 +57,9 @@ type loader struct {
 	nodes map[string]*yaml.Node
 	keys  map[string]*yaml.Node
 	count int
+	// expanding holds the anchors whose aliases are being expanded, to
+	// reject an alias inside its own anchor (infinite document).
+	expanding map[*yaml.Node]bool
 }
 
 func (l *loader) errorAt(n *yaml.Node, path string, format string, args ...any) {
@@ -176,7 +179,16 @@ func (l *loader) toJSON(n *yaml.Node, ptr []string) any {
 	l.nodes[pointer(ptr)] = n
 	switch n.Kind {
 	case yaml.AliasNode:
+		if l.expanding[n.Alias] {
+			l.errorAt(n, PathString(ptr), "alias *%s refers to its own anchor", n.Value)
+			return nil
+		}
+		if l.expanding == nil {
+			l.expanding = map[*yaml.Node]bool{}
+		}
+		l.expanding[n.Alias] = true
 		v := l.toJSON(n.Alias, ptr)
+		delete(l.expanding, n.Alias)
 		l.nodes[pointer(ptr)] = n
 		return v
 	case yaml.MappingNode:

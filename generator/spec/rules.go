@@ -91,20 +91,12 @@ func (l *loader) checkRules(s *Spec) {
 		l.checkKPI(i, k, s.Dashboards != nil, generated, known)
 	}
 
-	families := []struct {
-		key string
-		f   *AlertFamily
-	}{
-		{"job_failure", s.Alerts.JobFailure}, {"sla_breach", s.Alerts.SLABreach},
-		{"cost_anomaly", s.Alerts.CostAnomaly}, {"duration_anomaly", s.Alerts.DurationAnomaly},
-		{"cluster_idle", s.Alerts.ClusterIdle}, {"budget", s.Alerts.Budget},
-	}
-	for _, fam := range families {
-		if fam.f == nil {
+	for key, fam := range s.Alerts.families() {
+		if fam == nil {
 			continue
 		}
-		l.checkSchedule(ptr("alerts", fam.key, "schedule"), fam.f.Schedule)
-		l.checkNotify(ptr("alerts", fam.key, "notify"), fam.f.Notify, known, true)
+		l.checkSchedule(ptr("alerts", key, "schedule"), fam.Schedule)
+		l.checkNotify(ptr("alerts", key, "notify"), fam.Notify, known, true)
 	}
 
 	l.uniqueNames("failure_classes", len(s.FailureClasses), func(i int) string { return s.FailureClasses[i].Name }, "failure class")

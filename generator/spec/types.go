@@ -141,27 +141,66 @@ type KPITarget struct {
 
 // Alerts configures the built-in alert families.
 type Alerts struct {
-	JobFailure      *AlertFamily `yaml:"job_failure"`
-	SLABreach       *AlertFamily `yaml:"sla_breach"`
-	CostAnomaly     *AlertFamily `yaml:"cost_anomaly"`
-	DurationAnomaly *AlertFamily `yaml:"duration_anomaly"`
-	ClusterIdle     *AlertFamily `yaml:"cluster_idle"`
-	Budget          *AlertFamily `yaml:"budget"`
+	JobFailure      *RoutedAlert          `yaml:"job_failure"`
+	SLABreach       *RoutedAlert          `yaml:"sla_breach"`
+	CostAnomaly     *CostAnomalyAlert     `yaml:"cost_anomaly"`
+	DurationAnomaly *DurationAnomalyAlert `yaml:"duration_anomaly"`
+	ClusterIdle     *ClusterIdleAlert     `yaml:"cluster_idle"`
+	Budget          *BudgetAlert          `yaml:"budget"`
 }
 
-// AlertFamily holds the settings of one alert family. Each family reads the
-// fields that apply to it; the schema rejects the others.
-type AlertFamily struct {
-	Enabled        *bool    `yaml:"enabled"`
-	Schedule       string   `yaml:"schedule"`
-	Notify         Notify   `yaml:"notify"`
+// families returns the common settings of each configured family by key;
+// a family the spec omits maps to nil.
+func (a Alerts) families() map[string]*RoutedAlert {
+	out := map[string]*RoutedAlert{"job_failure": a.JobFailure, "sla_breach": a.SLABreach}
+	if a.CostAnomaly != nil {
+		out["cost_anomaly"] = &a.CostAnomaly.RoutedAlert
+	}
+	if a.DurationAnomaly != nil {
+		out["duration_anomaly"] = &a.DurationAnomaly.RoutedAlert
+	}
+	if a.ClusterIdle != nil {
+		out["cluster_idle"] = &a.ClusterIdle.RoutedAlert
+	}
+	if a.Budget != nil {
+		out["budget"] = &a.Budget.RoutedAlert
+	}
+	return out
+}
+
+// RoutedAlert holds the settings every alert family has.
+type RoutedAlert struct {
+	Enabled  *bool  `yaml:"enabled"`
+	Schedule string `yaml:"schedule"`
+	Notify   Notify `yaml:"notify"`
+}
+
+// CostAnomalyAlert fires on a daily cost far above its baseline.
+type CostAnomalyAlert struct {
+	RoutedAlert    `yaml:",inline"`
 	ThresholdSigma *float64 `yaml:"threshold_sigma"`
 	BaselineDays   int      `yaml:"baseline_days"`
-	BaselineRuns   int      `yaml:"baseline_runs"`
 	MinDailyCost   *float64 `yaml:"min_daily_cost"`
+}
+
+// DurationAnomalyAlert fires on a run far longer than the job's baseline.
+type DurationAnomalyAlert struct {
+	RoutedAlert    `yaml:",inline"`
+	ThresholdSigma *float64 `yaml:"threshold_sigma"`
+	BaselineRuns   int      `yaml:"baseline_runs"`
+}
+
+// ClusterIdleAlert fires on a cluster that ran idle for long.
+type ClusterIdleAlert struct {
+	RoutedAlert    `yaml:",inline"`
 	MaxCPUPercent  *float64 `yaml:"max_cpu_percent"`
 	MinIdleMinutes int      `yaml:"min_idle_minutes"`
-	WarnAtPercent  *float64 `yaml:"warn_at_percent"`
+}
+
+// BudgetAlert fires when a team's forecast passes a share of its budget.
+type BudgetAlert struct {
+	RoutedAlert   `yaml:",inline"`
+	WarnAtPercent *float64 `yaml:"warn_at_percent"`
 }
 
 // FailureClass names failures that match its rule.

@@ -1,0 +1,199 @@
+package generator
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"gopkg.in/yaml.v3"
+
+	"github.com/dbmon/dbmon/generator/render"
+)
+
+// bundleSchema loads the official bundle JSON Schema: the file named by
+// DBMON_BUNDLE_SCHEMA (relative paths are taken from the repository root),
+// else the output of `databricks bundle schema`. Without either the test
+// skips, except in CI (CI set), where a missing schema is a failure.
+func bundleSchema(t *testing.T) *jsonschema.Schema {
+	t.Helper()
+	var data []byte
+	source := os.Getenv("DBMON_BUNDLE_SCHEMA")
+	switch {
+	case source != "":
+		if !filepath.IsAbs(source) {
+			source = filepath.Join("..", source)
+		}
+		var err error
+		if data, err = os.ReadFile(source); err != nil {
+			t.Fatalf("DBMON_BUNDLE_SCHEMA: %v", err)
+		}
+	default:
+		if _, err := exec.LookPath("databricks"); err == nil {
+			out, err := exec.Command("databricks", "bundle", "schema").Output()
+			if err != nil {
+				t.Fatalf("databricks bundle schema: %v", err)
+			}
+			data, source = out, "databricks bundle schema"
+		}
+	}
+	if data == nil {
+		msg := "no bundle JSON Schema: set DBMON_BUNDLE_SCHEMA=../shared/reference/databricks-bundle-schema.json or install the Databricks CLI"
+		if os.Getenv("CI") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("%s: %v", source, err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("bundle.schema.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("bundle.schema.json")
+	if err != nil {
+		t.Fatalf("compile %s: %v", source, err)
+	}
+	return sch
+}
+
+// mergedConfig loads databricks.yml and every file its include globs match,
+// merging mappings the way the CLI does (resources of all files side by
+// side; a key defined twice is an error, as it is for the CLI).
+func mergedConfig(files []render.File) (map[string]any, error) {
+	byPath := map[string][]byte{}
+	for _, f := range files {
+		byPath[f.Path] = f.Data
+	}
+	root, err := decodeYAML(byPath["databricks.yml"])
+	if err != nil {
+		return nil, err
+	}
+	includes, _ := root["include"].([]any)
+	var paths []string
+	for _, inc := range includes {
+		pattern, _ := inc.(string)
+		matched := false
+		for p := range byPath {
+			if ok, _ := path.Match(pattern, p); ok {
+				paths = append(paths, p)
+				matched = true
+			}
+		}
+		if !matched {
+			return nil, errors.New("include " + pattern + " matches no file (the CLI rejects this)")
+		}
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		doc, err := decodeYAML(byPath[p])
+		if err != nil {
+			return nil, errors.New(p + ": " + err.Error())
+		}
+		if err := mergeInto(root, doc, p); err != nil {
+			return nil, err
+		}
+	}
+	return root, nil
+}
+
+func decodeYAML(data []byte) (map[string]any, error) {
+	var v map[string]any
+	if err := yaml.Unmarshal(data, &v); err != nil {
+		return nil, err
+	}
+	// Round-trip through JSON so the validator sees JSON types.
+	j, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	var out map[string]any
+	return out, json.Unmarshal(j, &out)
+}
+
+func mergeInto(dst, src map[string]any, where string) error {
+	for k, v := range src {
+		existing, ok := dst[k]
+		if !ok {
+			dst[k] = v
+			continue
+		}
+		a, aok := existing.(map[string]any)
+		b, bok := v.(map[string]any)
+		if !aok || !bok {
+			return errors.New(where + ": " + k + " is defined twice")
+		}
+		if err := mergeInto(a, b, where); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestBundleSchema validates the merged bundle configuration of every spec
+// against the official Databricks bundle JSON Schema.
+func TestBundleSchema(t *testing.T) {
+	sch := bundleSchema(t)
+	for _, name := range specNames(t) {
+		t.Run(name, func(t *testing.T) {
+			cfg, err := mergedConfig(generate(t, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Round-trip once more: the validator wants json.Number-free values
+			// from its own decoder for exact number handling.
+			j, _ := json.Marshal(cfg)
+			v, err := jsonschema.UnmarshalJSON(bytes.NewReader(j))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := sch.Validate(v); err != nil {
+				t.Errorf("bundle does not match the official schema:\n%s", strings.TrimSpace(err.Error()))
+			}
+			res, _ := cfg["resources"].(map[string]any)
+			for _, kind := range []string{"schemas", "pipelines", "jobs"} {
+				if m, _ := res[kind].(map[string]any); len(m) == 0 {
+					t.Errorf("merged bundle has no resources.%s", kind)
+				}
+			}
+		})
+	}
+}
+
+// TestBundleSchemaRejects proves the validation above can fail: a key the
+// schema does not know and a wrong type inside a generated resource are
+// both rejected.
+func TestBundleSchemaRejects(t *testing.T) {
+	sch := bundleSchema(t)
+	cfg, err := mergedConfig(generate(t, "minimal"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := cfg["resources"].(map[string]any)
+	for key, mutate := range map[string]func(map[string]any){
+		"unknown key": func(p map[string]any) { p["target_schema"] = "x" },
+		"wrong type":  func(p map[string]any) { p["serverless"] = "yes" },
+	} {
+		j, _ := json.Marshal(cfg)
+		var copyCfg map[string]any
+		_ = json.Unmarshal(j, &copyCfg)
+		for _, p := range copyCfg["resources"].(map[string]any)["pipelines"].(map[string]any) {
+			mutate(p.(map[string]any))
+		}
+		j, _ = json.Marshal(copyCfg)
+		v, _ := jsonschema.UnmarshalJSON(bytes.NewReader(j))
+		if sch.Validate(v) == nil {
+			t.Errorf("%s: the schema accepted a broken pipeline", key)
+		}
+	}
+	_ = res
+}

@@ -1,0 +1,211 @@
+package generator
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"gopkg.in/yaml.v3"
+
+	"github.com/dbmon/dbmon/generator/render"
+)
+
+// update rewrites golden/<spec>/ from the current output and removes stale
+// golden files: go test ./generator -run TestGolden -update
+var update = flag.Bool("update", false, "rewrite golden/ from the generated output")
+
+const (
+	specsDir  = "../specs"
+	goldenDir = "../golden"
+)
+
+// specNames lists specs/*.yaml by base name.
+func specNames(t *testing.T) []string {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join(specsDir, "*.yaml"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no specs in %s: %v", specsDir, err)
+	}
+	var names []string
+	for _, p := range paths {
+		names = append(names, strings.TrimSuffix(filepath.Base(p), ".yaml"))
+	}
+	sort.Strings(names)
+	return names
+}
+
+// generate runs the pipeline on specs/<name>.yaml, named as the CLI names it.
+func generate(t *testing.T, name string) []render.File {
+	t.Helper()
+	path := "specs/" + name + ".yaml"
+	data, err := os.ReadFile(filepath.Join(specsDir, name+".yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, diags, err := Generate(path, data)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if len(diags) > 0 {
+		t.Fatalf("%s is invalid:\n%s", path, diags.Error())
+	}
+	return files
+}
+
+// readTree reads every file under dir, keyed by slash path.
+func readTree(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	out := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		data, err := os.ReadFile(p)
+		out[filepath.ToSlash(rel)] = data
+		return err
+	})
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestGolden compares the generated tree of every spec with golden/<spec>/,
+// failing on a changed, missing or unexpected file.
+func TestGolden(t *testing.T) {
+	names := specNames(t)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(goldenDir, name)
+			got := map[string][]byte{}
+			for _, f := range generate(t, name) {
+				got[f.Path] = f.Data
+			}
+			if *update {
+				writeGolden(t, dir, got)
+				return
+			}
+			want := readTree(t, dir)
+			if len(want) == 0 {
+				t.Fatalf("no golden tree in %s; run: go test ./generator -run TestGolden -update", dir)
+			}
+			for p, data := range got {
+				w, ok := want[p]
+				if !ok {
+					t.Errorf("%s: generated but not in golden (missing golden file)", p)
+					continue
+				}
+				if diff := cmp.Diff(string(w), string(data)); diff != "" {
+					t.Errorf("%s differs from golden (-golden +generated):\n%s", p, diff)
+				}
+			}
+			for p := range want {
+				if _, ok := got[p]; !ok {
+					t.Errorf("%s: in golden but no longer generated (unexpected golden file)", p)
+				}
+			}
+		})
+	}
+	if *update {
+		return
+	}
+	// A golden tree without a spec is stale too.
+	known := map[string]bool{}
+	for _, n := range names {
+		known[n] = true
+	}
+	entries, _ := os.ReadDir(goldenDir)
+	for _, e := range entries {
+		if e.IsDir() && !known[e.Name()] {
+			t.Errorf("golden/%s has no spec in specs/; remove it", e.Name())
+		}
+	}
+}
+
+func writeGolden(t *testing.T, dir string, files map[string][]byte) {
+	t.Helper()
+	old := readTree(t, dir)
+	for p := range old {
+		if _, ok := files[p]; !ok {
+			t.Logf("removing %s", filepath.Join(dir, p))
+			if err := os.Remove(filepath.Join(dir, filepath.FromSlash(p))); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for p, data := range files {
+		target := filepath.Join(dir, filepath.FromSlash(p))
+		if prev, ok := old[p]; ok && bytes.Equal(prev, data) {
+			continue
+		}
+		t.Logf("writing %s", target)
+		if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(target, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestDeterministic generates every spec twice and requires identical bytes.
+func TestDeterministic(t *testing.T) {
+	for _, name := range specNames(t) {
+		a, b := generate(t, name), generate(t, name)
+		if diff := cmp.Diff(a, b); diff != "" {
+			t.Errorf("%s: two runs differ:\n%s", name, diff)
+		}
+	}
+}
+
+// TestOutputParses re-parses every emitted YAML and JSON file, and checks
+// the conventions every file follows.
+func TestOutputParses(t *testing.T) {
+	for _, name := range specNames(t) {
+		for _, f := range generate(t, name) {
+			switch filepath.Ext(f.Path) {
+			case ".yml", ".yaml":
+				var v any
+				if err := yaml.Unmarshal(f.Data, &v); err != nil {
+					t.Errorf("%s/%s: not YAML: %v", name, f.Path, err)
+				}
+				checkInterpolationQuoted(t, name+"/"+f.Path, f.Data)
+			case ".json":
+				if !json.Valid(f.Data) {
+					t.Errorf("%s/%s: not JSON", name, f.Path)
+				}
+			}
+			if !strings.HasSuffix(f.Path, ".json") && !bytes.Contains(f.Data, []byte("Code generated by dbmon. DO NOT EDIT.")) {
+				t.Errorf("%s/%s: no generated-file header", name, f.Path)
+			}
+		}
+	}
+}
+
+// checkInterpolationQuoted requires every ${...} in YAML to sit inside a
+// double-quoted scalar: unquoted, it breaks flow-style YAML and reads as a
+// mapping in some positions (bundle-format.md pitfall 17).
+func checkInterpolationQuoted(t *testing.T, name string, data []byte) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return
+	}
+	var walk func(n *yaml.Node)
+	walk = func(n *yaml.Node) {
+		if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") && n.Style != yaml.DoubleQuotedStyle {
+			t.Errorf("%s:%d:%d: interpolation %q is not double-quoted", name, n.Line, n.Column, n.Value)
+		}
+		for _, c := range n.Content {
+			walk(c)
+		}
+	}
+	walk(&doc)
+}
