@@ -288,3 +288,16 @@ func (l *loader) keyNode(segs []string) *yaml.Node {
 	}
 	return l.node(segs)
 }
+
+// blockAware returns the node to report a problem with the value at segs:
+// the value itself, except that a block-style mapping or list (which starts
+// on the line after its key) is reported at its key.
+func (l *loader) blockAware(segs []string) *yaml.Node {
+	n := l.node(segs)
+	if n != nil && (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode) && n.Style&yaml.FlowStyle == 0 {
+		if k, ok := l.keys[pointer(segs)]; ok {
+			return k
+		}
+	}
+	return n
+}

@@ -23,9 +23,10 @@ func ptr(parts ...any) []string {
 	return out
 }
 
-// fail reports a rule violation at the value found at parts.
+// fail reports a rule violation at the value found at parts; for a block
+// mapping or list, at its key, where the reader's eye goes.
 func (l *loader) fail(parts []string, format string, args ...any) {
-	l.errorAt(l.node(parts), PathString(parts), format, args...)
+	l.errorAt(l.blockAware(parts), PathString(parts), format, args...)
 }
 
 // failKey reports a rule violation at the key of the entry found at parts.

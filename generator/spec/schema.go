@@ -103,7 +103,7 @@ func schemaAt(raw map[string]any, url string) map[string]any {
 func (l *loader) schemaError(e *jsonschema.ValidationError, raw map[string]any) {
 	loc := e.InstanceLocation
 	path := PathString(loc)
-	at := l.node(loc)
+	at := l.blockAware(loc)
 	switch k := e.ErrorKind.(type) {
 	case *kind.AdditionalProperties:
 		known := propertyNames(schemaAt(raw, e.SchemaURL))
@@ -117,7 +117,11 @@ func (l *loader) schemaError(e *jsonschema.ValidationError, raw map[string]any) 
 			l.errorAt(at, PathString(child), "required key `%s` is missing", m)
 		}
 	case *kind.Type:
-		l.errorAt(at, path, "expected %s, got %s", typeNames(k.Want), describe(at, k.Got))
+		hint := ""
+		if len(k.Want) == 1 && k.Want[0] == "string" && (k.Got == "number" || k.Got == "integer" || k.Got == "boolean") {
+			hint = "; put it in quotes to make it a string"
+		}
+		l.errorAt(at, path, "expected %s, got %s%s", typeNames(k.Want), describe(l.node(loc), k.Got), hint)
 	case *kind.Enum:
 		var want []string
 		for _, w := range k.Want {
@@ -126,7 +130,7 @@ func (l *loader) schemaError(e *jsonschema.ValidationError, raw map[string]any) 
 		l.errorAt(at, path, "`%v` is not allowed; use one of: %s%s", k.Got, strings.Join(want, ", "), didYouMean(fmt.Sprint(k.Got), want))
 	case *kind.Const:
 		if k.Want == "team" {
-			l.errorAt(at, path, "expected `team` or a list of destination keys, got `%v`", k.Got)
+			l.errorAt(at, path, "expected `team` or a list of destination keys, got `%v`%s", k.Got, didYouMean(fmt.Sprint(k.Got), []string{"team"}))
 		} else {
 			l.errorAt(at, path, "must be %v, got %v", k.Want, k.Got)
 		}
