@@ -197,3 +197,52 @@ func TestBundleSchemaRejects(t *testing.T) {
 	}
 	_ = res
 }
+
+// TestCLIRules checks what `databricks bundle validate` enforces beyond the
+// JSON Schema (bundle-format.md §1, §4): production targets set root_path,
+// exactly one target is the default, modes are development or production,
+// the bundle name has no interpolation, and resource keys are unique across
+// resource types.
+func TestCLIRules(t *testing.T) {
+	for _, name := range specNames(t) {
+		cfg, err := mergedConfig(generate(t, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := cfg["bundle"].(map[string]any)["name"].(string); strings.Contains(n, "${") || n == "" {
+			t.Errorf("%s: bundle name %q", name, n)
+		}
+		defaults := 0
+		for tname, v := range cfg["targets"].(map[string]any) {
+			target := v.(map[string]any)
+			if target["default"] == true {
+				defaults++
+			}
+			switch target["mode"] {
+			case "production":
+				ws, _ := target["workspace"].(map[string]any)
+				if rp, _ := ws["root_path"].(string); rp == "" {
+					t.Errorf("%s: production target %s has no workspace.root_path", name, tname)
+				}
+			case "development":
+				if _, ok := target["run_as"]; ok {
+					t.Errorf("%s: development target %s sets run_as", name, tname)
+				}
+			default:
+				t.Errorf("%s: target %s has mode %v", name, tname, target["mode"])
+			}
+		}
+		if defaults != 1 {
+			t.Errorf("%s: %d default targets, want 1", name, defaults)
+		}
+		seen := map[string]string{}
+		for kind, v := range cfg["resources"].(map[string]any) {
+			for key := range v.(map[string]any) {
+				if prev, dup := seen[key]; dup {
+					t.Errorf("%s: resource key %s used by %s and %s", name, key, prev, kind)
+				}
+				seen[key] = kind
+			}
+		}
+	}
+}

@@ -205,10 +205,7 @@ func refreshTimeout(schedule string) int {
 
 func buildTargets(in map[string]spec.Target) []Target {
 	if len(in) == 0 {
-		return []Target{
-			{Name: "dev", Mode: "development", Default: true},
-			{Name: "prod", Mode: "production"},
-		}
+		in = map[string]spec.Target{"dev": {}, "prod": {}}
 	}
 	var out []Target
 	explicitDefault := false

@@ -217,7 +217,12 @@ func Check(dir string, files []render.File) (string, error) {
 		return "", err
 	}
 	var out strings.Builder
-	for _, f := range files {
+	// The manifest's diff only echoes the others' digests; show it last.
+	ordered := append([]render.File(nil), files...)
+	sort.SliceStable(ordered, func(i, j int) bool {
+		return ordered[i].Path != ManifestPath && ordered[j].Path == ManifestPath
+	})
+	for _, f := range ordered {
 		old, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Path)))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return "", err
