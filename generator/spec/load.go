@@ -124,7 +124,17 @@ func (l *loader) yamlError(err error) {
 		part = strings.TrimSpace(part)
 		if m := yamlLine.FindStringSubmatch(part); m != nil {
 			line, _ := strconv.Atoi(m[1])
-			l.diags.Add(diag.Diagnostic{File: l.file, Line: line, Col: 1, Message: "YAML syntax error: " + m[2]})
+			msg := m[2]
+			// yaml.v3 reports parser errors (not scanner errors) with a
+			// 0-based line number; its parser messages all read "did not
+			// find expected ...".
+			if strings.HasPrefix(msg, "did not find expected") {
+				line++
+			}
+			if strings.Contains(msg, "unexpected end of stream") {
+				msg += " (an unclosed quote or bracket?)"
+			}
+			l.diags.Add(diag.Diagnostic{File: l.file, Line: line, Col: 1, Message: "YAML syntax error: " + msg})
 			return
 		}
 	}
