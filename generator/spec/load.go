@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -239,12 +240,18 @@ func (l *loader) toJSON(n *yaml.Node, ptr []string) any {
 			if err := n.Decode(&b); err == nil {
 				return b
 			}
-		case "!!int", "!!float":
+		case "!!int":
+			var i int64
+			if err := n.Decode(&i); err == nil {
+				return json.Number(strconv.FormatInt(i, 10))
+			}
+			fallthrough // beyond int64: treat as a float
+		case "!!float":
+			// Re-format rather than pass the literal through: the validator
+			// parses numbers exactly, and a literal such as 1e-99999999 would
+			// make it build a rational with a hundred-million-digit power.
 			var f float64
-			if err := n.Decode(&f); err == nil {
-				if _, err := strconv.ParseFloat(n.Value, 64); err == nil {
-					return json.Number(n.Value)
-				}
+			if err := n.Decode(&f); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
 				return json.Number(strconv.FormatFloat(f, 'g', -1, 64))
 			}
 		}
