@@ -19,8 +19,13 @@ import (
 // bound keeps a runaway file (or a YAML alias bomb) from exhausting memory.
 const MaxSize = 1 << 20
 
-// maxNodes bounds the number of values after alias expansion.
-const maxNodes = 200_000
+// maxNodes bounds the number of values after alias expansion, and maxDepth
+// their nesting (a real spec nests six levels deep); together they keep the
+// cost of a hostile document linear and small.
+const (
+	maxNodes = 50_000
+	maxDepth = 32
+)
 
 // Load parses, schema-checks and rule-checks a spec. file is the name used in
 // diagnostics. On any problem it returns a nil Spec and every diagnostic.
@@ -185,6 +190,11 @@ func (l *loader) toJSON(n *yaml.Node, ptr []string) any {
 		if l.count == maxNodes+1 {
 			l.errorAt(n, "", "document expands to more than %d values (alias bomb?)", maxNodes)
 		}
+		return nil
+	}
+	if len(ptr) > maxDepth {
+		l.errorAt(n, "", "document nests deeper than %d levels", maxDepth)
+		l.count = maxNodes + 1 // stop expanding; one report is enough
 		return nil
 	}
 	l.nodes[pointer(ptr)] = n
