@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -21,7 +22,7 @@ const (
 	exitDrift   = 4 // generate --check found drift
 )
 
-// exitError carries an exit code for errors whose message is already printed
+// codeError carries an exit code for errors whose message is already printed
 // (or that print nothing more).
 type codeError struct {
 	code int
@@ -73,16 +74,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 func isCobraUsage(err error) bool {
 	msg := err.Error()
 	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts at most", "accepts ", "requires at least", "bad flag syntax"} {
-		if len(msg) >= len(p) && containsFold(msg, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func containsFold(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
+		if strings.Contains(msg, p) {
 			return true
 		}
 	}
