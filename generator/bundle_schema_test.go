@@ -178,7 +178,6 @@ func TestBundleSchemaRejects(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := cfg["resources"].(map[string]any)
 	for key, mutate := range map[string]func(map[string]any){
 		"unknown key": func(p map[string]any) { p["target_schema"] = "x" },
 		"wrong type":  func(p map[string]any) { p["serverless"] = "yes" },
@@ -195,7 +194,6 @@ func TestBundleSchemaRejects(t *testing.T) {
 			t.Errorf("%s: the schema accepted a broken pipeline", key)
 		}
 	}
-	_ = res
 }
 
 // TestCLIRules checks what `databricks bundle validate` enforces beyond the

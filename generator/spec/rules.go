@@ -2,6 +2,7 @@ package spec
 
 import (
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,7 +53,7 @@ var deadlinePattern = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 func (l *loader) checkRules(s *Spec) {
 	l.checkBundle(s)
 	l.checkDestinations(s)
-	known := l.destinationKeys(s)
+	known := sortedKeys(s.Destinations)
 
 	seenWS := map[string]int{}
 	for i, w := range s.Workspaces {
@@ -182,10 +183,6 @@ func (l *loader) checkDestinations(s *Spec) {
 	}
 }
 
-func (l *loader) destinationKeys(s *Spec) []string {
-	return sortedKeys(s.Destinations)
-}
-
 // checkNotify checks that every name is a destination key; allowTeam admits
 // the word team (alert families route to the owning team's destinations).
 func (l *loader) checkNotify(at []string, names []string, known []string, allowTeam bool) {
@@ -208,7 +205,7 @@ func (l *loader) checkNotify(at []string, names []string, known []string, allowT
 			}
 			continue
 		}
-		if !contains(known, n) {
+		if !slices.Contains(known, n) {
 			if len(known) == 0 {
 				l.fail(p, "unknown destination `%s`; define it under destinations", n)
 			} else {
@@ -333,13 +330,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
