@@ -19,6 +19,23 @@ import (
 // bundle's files, including .dbmon/manifest.json, sorted by path. A spec
 // problem returns diagnostics; any other failure returns an error.
 func Generate(file string, data []byte) ([]render.File, diag.List, error) {
+	r, diags, err := Prepare(file, data)
+	if r == nil {
+		return nil, diags, err
+	}
+	return r.Files, nil, nil
+}
+
+// Result is every stage's output for one spec.
+type Result struct {
+	Spec   *spec.Spec
+	Bundle *model.Bundle
+	Files  []render.File // with the manifest
+}
+
+// Prepare is Generate keeping the intermediate stages, for commands that run
+// the bundle (preview) rather than write it.
+func Prepare(file string, data []byte) (*Result, diag.List, error) {
 	s, diags := spec.Load(file, data)
 	if len(diags) > 0 {
 		return nil, diags, nil
@@ -31,5 +48,5 @@ func Generate(file string, data []byte) ([]render.File, diag.List, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return output.WithManifest(files), nil, nil
+	return &Result{Spec: s, Bundle: b, Files: output.WithManifest(files)}, nil, nil
 }

@@ -1,5 +1,7 @@
 package model
 
+import "strings"
+
 // BronzeTable is an incremental copy of one system table, filtered to the
 // monitored workspaces and the detail retention window. The same definition
 // drives the generated pipeline source and the docs.
@@ -66,4 +68,61 @@ func BronzeTables() []BronzeTable {
 			Keys: []string{"workspace_id"}, ClusterBy: []string{"workspace_id"},
 			Comment: "Workspace names and URLs (updated in place, so read in batch)."},
 	}
+}
+
+// CollectorTable is bronze_api_job_runs: one row per task run the Jobs API
+// collector saw, keyed by (workspace_id, run_id, task_run_id). It fills what
+// the system tables lack: error text, repair attempts, the run page.
+var CollectorTable = PipelineTable{
+	Name: "bronze_api_job_runs", Layer: "bronze", Grain: "one row per (workspace_id, run_id, task_run_id)",
+	Comment: "Job and task runs from the Jobs API (runs/list and runs/get-output), written by the collector.",
+	Keys:    []string{"workspace_id", "run_id", "task_run_id"},
+	Columns: columns(colWorkspace, colJob,
+		"run_id STRING: Job run id.",
+		"task_run_id STRING: Task run id.",
+		"task_key STRING: Task key.",
+		"attempt_number BIGINT: Retry attempt of the task run (0 = first).",
+		"start_time TIMESTAMP: Task run start (UTC).",
+		"end_time TIMESTAMP: Task run end (UTC).",
+		"result_state STRING: Jobs API result state (SUCCESS, FAILED, TIMEDOUT, CANCELED, ...).",
+		"termination_code STRING: status.termination_details.code.",
+		"termination_type STRING: status.termination_details.type.",
+		"error STRING: runs/get-output error (failed task runs).",
+		"error_trace STRING: runs/get-output error_trace, truncated.",
+		"run_page_url STRING: Link to the run.",
+		"collected_at TIMESTAMP: When the collector wrote the row."),
+}
+
+// FilteredCopySQL is the table as pipeline SQL: the same source, key
+// expectations and filters as its generated source file. For a streaming
+// table the bundle ships Python (only Python can set skipChangeCommits), and
+// the twin runs this statement in its place, so both come from this one
+// definition.
+func (t BronzeTable) FilteredCopySQL() string {
+	var sb strings.Builder
+	kind := "MATERIALIZED VIEW"
+	from := t.Source
+	if t.Streaming {
+		kind = "STREAMING TABLE"
+		from = "STREAM(" + t.Source + ")"
+	}
+	sb.WriteString("CREATE OR REFRESH " + kind + " " + t.Name + " (\n")
+	for i, k := range t.Keys {
+		if i > 0 {
+			sb.WriteString(",\n")
+		}
+		sb.WriteString("  CONSTRAINT " + k + "_present EXPECT (" + k + " IS NOT NULL) ON VIOLATION DROP ROW")
+	}
+	sb.WriteString("\n)\nAS SELECT *\nFROM " + from)
+	var where []string
+	if t.TimeColumn != "" {
+		where = append(where, t.TimeColumn+" >= date_sub(current_date(), ${"+ConfDetailDays+"})")
+	}
+	if t.HasWorkspace {
+		where = append(where, "('${"+ConfWorkspaceIDs+"}' = '' OR array_contains(split('${"+ConfWorkspaceIDs+"}', ','), workspace_id))")
+	}
+	if len(where) > 0 {
+		sb.WriteString("\nWHERE " + strings.Join(where, "\n  AND "))
+	}
+	return sb.String() + "\n"
 }

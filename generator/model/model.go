@@ -30,6 +30,8 @@ type Bundle struct {
 	Retention   Retention
 	Collector   Collector
 	Dashboards  []string
+	Monitor     Monitor
+	Tables      []PipelineTable // silver and gold
 }
 
 // Target is a deployment target.
@@ -188,6 +190,8 @@ func Build(s *spec.Spec) (*Bundle, error) {
 		Tags:           []KV{{"app", "dbmon"}, {"dbmon_bundle", b.Name}},
 	}
 	b.Bronze = BronzeTables()
+	b.Tables = PipelineTables()
+	b.Monitor = buildMonitor(s)
 	return b, nil
 }
 

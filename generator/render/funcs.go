@@ -2,10 +2,12 @@ package render
 
 import (
 	"encoding/json"
-	"strings"
+	"fmt"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
+
+	"github.com/dbmon/dbmon/generator/model"
 )
 
 // nondeterministic lists the functions of sprig's hermetic map that still
@@ -26,7 +28,8 @@ func Funcs() template.FuncMap {
 		delete(m, name)
 	}
 	m["q"] = yamlQuote
-	m["sqlq"] = SQLString
+	m["sqlq"] = model.SQLString
+	m["sqlnum"] = sqlNumber
 	m["pyq"] = yamlQuote // a JSON string literal is also a valid Python literal
 	return m
 }
@@ -38,10 +41,17 @@ func yamlQuote(s string) string {
 	return string(b)
 }
 
-// SQLString renders s as a Spark SQL string literal: single quotes, with
-// backslashes and quotes escaped (Spark SQL treats backslash as an escape
-// inside string literals).
-func SQLString(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`, "\r", `\r`)
-	return "'" + r.Replace(s) + "'"
+// sqlNumber renders a float or *float64 as a SQL DOUBLE literal.
+func sqlNumber(v any) (string, error) {
+	switch n := v.(type) {
+	case float64:
+		return model.SQLNumber(n), nil
+	case *float64:
+		if n != nil {
+			return model.SQLNumber(*n), nil
+		}
+	case int:
+		return model.SQLNumber(float64(n)), nil
+	}
+	return "", fmt.Errorf("sqlnum: want a number, got %T", v)
 }

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/dbmon/dbmon/generator/model"
 )
 
 // TestFuncsLocked pins the template function map: adding or removing a
@@ -45,7 +47,7 @@ func TestQuoting(t *testing.T) {
 		"two\nlines":      `'two\nlines'`,
 		"'; DROP TABLE x": `'\'; DROP TABLE x'`,
 	} {
-		if got := SQLString(in); got != want {
+		if got := model.SQLString(in); got != want {
 			t.Errorf("SQLString(%q) = %s, want %s", in, got, want)
 		}
 	}

@@ -37,6 +37,16 @@ type tableData struct {
 	Table  model.BronzeTable
 }
 
+// pipelineTableData is what a silver or gold table's template sees.
+type pipelineTableData struct {
+	Bundle *model.Bundle
+	Table  model.PipelineTable
+}
+
+// partials are parsed into every template: shared named blocks such as the
+// pipeline table header.
+const partials = "templates/partials/*.tmpl"
+
 func single(path string) func(b *model.Bundle) []Instance {
 	return func(b *model.Bundle) []Instance { return []Instance{{Path: path, Data: b}} }
 }
@@ -50,6 +60,21 @@ var Manifest = []FileTemplate{
 	{Template: "templates/resources/jobs.yml.tmpl", Files: single("resources/jobs.yml")},
 	{Template: "templates/pipeline/bronze_streaming.py.tmpl", Files: bronzeFiles(true)},
 	{Template: "templates/pipeline/bronze_batch.sql.tmpl", Files: bronzeFiles(false)},
+}
+
+func init() {
+	// One template per silver and gold table, each making one file.
+	for _, t := range model.PipelineTables() {
+		name := t.Name
+		Manifest = append(Manifest, FileTemplate{Template: t.Template(), Files: func(b *model.Bundle) []Instance {
+			for _, bt := range b.Tables {
+				if bt.Name == name {
+					return []Instance{{Path: bt.File(), Data: pipelineTableData{Bundle: b, Table: bt}}}
+				}
+			}
+			return nil
+		}})
+	}
 }
 
 func bronzeFiles(streaming bool) func(b *model.Bundle) []Instance {
@@ -74,15 +99,9 @@ func renderWith(fsys fs.FS, manifest []FileTemplate, b *model.Bundle) ([]File, e
 	seen := map[string]string{}
 	var files []File
 	for _, ft := range manifest {
-		src, err := fs.ReadFile(fsys, ft.Template)
+		tmpl, err := parse(fsys, ft.Template)
 		if err != nil {
-			return nil, fmt.Errorf("read template %q: %w", ft.Template, err)
-		}
-		// missingkey=error: a template that names a field the model lacks
-		// fails here instead of printing "<no value>" into a bundle.
-		tmpl, err := template.New(ft.Template).Funcs(Funcs()).Option("missingkey=error").Parse(string(src))
-		if err != nil {
-			return nil, fmt.Errorf("parse template %q: %w", ft.Template, err)
+			return nil, err
 		}
 		for _, inst := range ft.Files(b) {
 			if prev, dup := seen[inst.Path]; dup {
@@ -108,4 +127,24 @@ func normalize(data []byte) []byte {
 		lines[i] = strings.TrimRight(l, " \t")
 	}
 	return []byte(strings.TrimRight(strings.Join(lines, "\n"), "\n") + "\n")
+}
+
+// parse reads one template with the shared partials.
+func parse(fsys fs.FS, name string) (*template.Template, error) {
+	src, err := fs.ReadFile(fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("read template %q: %w", name, err)
+	}
+	// missingkey=error: a template that names a field the model lacks
+	// fails here instead of printing "<no value>" into a bundle.
+	tmpl, err := template.New(name).Funcs(Funcs()).Option("missingkey=error").Parse(string(src))
+	if err != nil {
+		return nil, fmt.Errorf("parse template %q: %w", name, err)
+	}
+	if matches, _ := fs.Glob(fsys, partials); len(matches) > 0 {
+		if tmpl, err = tmpl.ParseFS(fsys, partials); err != nil {
+			return nil, fmt.Errorf("parse partials for %q: %w", name, err)
+		}
+	}
+	return tmpl, nil
 }

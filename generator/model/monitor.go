@@ -1,0 +1,228 @@
+package model
+
+import (
+	"sort"
+	"time"
+
+	"github.com/dbmon/dbmon/generator/spec"
+)
+
+// Monitor holds what the silver and gold SQL compute from the spec: team
+// rules, pricing, SLAs, KPIs, failure classes and alert thresholds, with
+// defaults applied.
+type Monitor struct {
+	TeamRules      []TeamRule
+	Pricing        Pricing
+	SLAs           []SLA
+	KPIs           []KPI
+	FailureClasses []FailureClass
+	Alerts         AlertSettings
+}
+
+// TeamRule is one team's match: all given conditions must hold.
+type TeamRule struct {
+	Team       string
+	Tags       []KV // sorted by key
+	JobName    string
+	RunAs      []string
+	Workspaces []string
+}
+
+// Pricing turns list cost into net cost.
+type Pricing struct {
+	Currency        string
+	DiscountPercent float64
+	// SKUDiscounts are sorted longest prefix first, so the first match in a
+	// CASE is the longest matching prefix.
+	SKUDiscounts []SKUDiscount
+}
+
+// SKUDiscount overrides the discount for SKUs starting with Prefix.
+type SKUDiscount struct {
+	Prefix  string
+	Percent float64
+}
+
+// SLA is a resolved service-level agreement.
+type SLA struct {
+	Name            string
+	JobSelectorSpec spec.JobSelector
+	SelectorTags    []KV
+	DeadlineMinutes int   // minutes after local midnight; -1 without a deadline
+	Days            []int // dayofweek numbers (1 = Sunday ... 7 = Saturday) the deadline applies to
+	MaxDurationSecs int   // 0 without max_duration
+	MinSuccessRate  *float64
+	WindowDays      int
+	Severity        string
+	Notify          []string
+}
+
+// HasDeadline reports whether the SLA has a deadline check.
+func (s SLA) HasDeadline() bool { return s.DeadlineMinutes >= 0 }
+
+// KPI is a resolved analyst KPI.
+type KPI struct {
+	Name, Title, Source, Value, Format string
+	WindowDays                         int
+	By                                 string // team | workspace | job | ""
+	ByColumn                           string // the source column of By
+	DateColumn                         string // the source's date column; "" for jobs_current
+	Min, Max                           *float64
+	Dashboard                          string
+	Notify                             []string
+}
+
+// FailureClass is one ordered failure rule; all given conditions must hold.
+type FailureClass struct {
+	Name             string
+	ErrorRegex       string
+	TerminationCodes []string
+	ResultStates     []string // built-in rules only
+}
+
+// AlertSettings are the alert thresholds the gold tables and findings use.
+type AlertSettings struct {
+	CostSigma        float64
+	CostBaselineDays int
+	CostMinDaily     float64
+	DurationSigma    float64
+	DurationBaseline int
+	IdleMaxCPU       float64
+	IdleMinMinutes   int
+	BudgetWarnPct    float64
+}
+
+// Defaults of the alert families (spec-v1.md).
+const (
+	DefaultSigma          = 3
+	DefaultBaselineDays   = 28
+	DefaultBaselineRuns   = 20
+	DefaultIdleMaxCPU     = 10
+	DefaultIdleMinMinutes = 60
+	DefaultBudgetWarnPct  = 80
+	DefaultKPIWindowDays  = 30
+	DefaultSLAWindowDays  = 30
+	DefaultSeverity       = "warning"
+)
+
+// BuiltinFailureClasses apply when the spec lists none. Error text rules come
+// first: an out-of-memory kill surfaces as a generic termination code.
+var BuiltinFailureClasses = []FailureClass{
+	{Name: "out_of_memory", ErrorRegex: `(?i)OutOfMemory|Container killed|exit code 137|GC overhead limit`},
+	{Name: "timeout", ResultStates: []string{"TIMED_OUT"}},
+	{Name: "cloud_capacity", TerminationCodes: []string{"CLOUD_FAILURE", "CLUSTER_ERROR", "CLUSTER_REQUEST_LIMIT_EXCEEDED", "INVALID_CLUSTER_REQUEST"}},
+	{Name: "permissions", TerminationCodes: []string{"UNAUTHORIZED_ERROR", "STORAGE_ACCESS_ERROR"}},
+	{Name: "dependencies", TerminationCodes: []string{"LIBRARY_INSTALLATION_ERROR", "REPOSITORY_CHECKOUT_FAILED"}},
+	{Name: "limits", TerminationCodes: []string{"WORKSPACE_RUN_LIMIT_EXCEEDED", "MAX_CONCURRENT_RUNS_EXCEEDED", "MAX_JOB_QUEUE_SIZE_EXCEEDED", "MAX_SPARK_CONTEXTS_EXCEEDED", "BUDGET_POLICY_LIMIT_EXCEEDED"}},
+	{Name: "configuration", TerminationCodes: []string{"INVALID_RUN_CONFIGURATION", "RESOURCE_NOT_FOUND", "FEATURE_DISABLED"}},
+	{Name: "driver_error", TerminationCodes: []string{"DRIVER_ERROR"}},
+	{Name: "user_code", TerminationCodes: []string{"RUN_EXECUTION_ERROR"}},
+	{Name: "internal", TerminationCodes: []string{"INTERNAL_ERROR"}},
+}
+
+// kpiBy maps a KPI breakdown to its column.
+var kpiBy = map[string]string{"team": "team", "workspace": "workspace_id", "job": "job_id"}
+
+var weekdayNumber = map[string]int{"sun": 1, "mon": 2, "tue": 3, "wed": 4, "thu": 5, "fri": 6, "sat": 7}
+
+func sortedKV(m map[string]string) []KV {
+	out := make([]KV, 0, len(m))
+	for k, v := range m {
+		out = append(out, KV{k, v})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+func buildMonitor(s *spec.Spec) Monitor {
+	var m Monitor
+	for _, t := range s.Teams {
+		m.TeamRules = append(m.TeamRules, TeamRule{Team: t.Name, Tags: sortedKV(t.Match.Tags),
+			JobName: t.Match.JobName, RunAs: t.Match.RunAs, Workspaces: t.Match.Workspaces})
+	}
+	m.Pricing = Pricing{Currency: or(s.Pricing.Currency, "USD")}
+	if s.Pricing.DiscountPercent != nil {
+		m.Pricing.DiscountPercent = *s.Pricing.DiscountPercent
+	}
+	for p, pct := range s.Pricing.SKUDiscounts {
+		m.Pricing.SKUDiscounts = append(m.Pricing.SKUDiscounts, SKUDiscount{p, pct})
+	}
+	sort.Slice(m.Pricing.SKUDiscounts, func(i, j int) bool {
+		a, b := m.Pricing.SKUDiscounts[i], m.Pricing.SKUDiscounts[j]
+		if len(a.Prefix) != len(b.Prefix) {
+			return len(a.Prefix) > len(b.Prefix)
+		}
+		return a.Prefix < b.Prefix
+	})
+
+	for _, sl := range s.SLAs {
+		r := SLA{Name: sl.Name, JobSelectorSpec: sl.Jobs, SelectorTags: sortedKV(sl.Jobs.Tags), DeadlineMinutes: -1,
+			MinSuccessRate: sl.MinSuccessRate, WindowDays: orInt(sl.WindowDays, DefaultSLAWindowDays),
+			Severity: or(sl.Severity, DefaultSeverity), Notify: sl.Notify}
+		if sl.Deadline != "" {
+			t, _ := time.Parse("15:04", sl.Deadline) // validated HH:MM
+			r.DeadlineMinutes = t.Hour()*60 + t.Minute()
+			days := sl.Days
+			if len(days) == 0 {
+				days = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+			}
+			for _, d := range days {
+				r.Days = append(r.Days, weekdayNumber[d])
+			}
+			sort.Ints(r.Days)
+		}
+		if sl.MaxDuration != "" {
+			d, _ := time.ParseDuration(sl.MaxDuration) // validated
+			r.MaxDurationSecs = int(d.Seconds())
+		}
+		m.SLAs = append(m.SLAs, r)
+	}
+
+	for _, k := range s.KPIs {
+		src, _ := PipelineTableByName(k.Source) // the schema enumerates the sources
+		r := KPI{Name: k.Name, Title: or(k.Title, k.Name), Source: k.Source, Value: k.Value,
+			Format: or(k.Format, "number"), WindowDays: orInt(k.WindowDays, DefaultKPIWindowDays),
+			By: k.By, ByColumn: kpiBy[k.By], DateColumn: src.DateColumn,
+			Dashboard: or(k.Dashboard, "executive_overview"), Notify: k.Notify}
+		if k.Target != nil {
+			r.Min, r.Max = k.Target.Min, k.Target.Max
+		}
+		m.KPIs = append(m.KPIs, r)
+	}
+
+	for _, f := range s.FailureClasses {
+		m.FailureClasses = append(m.FailureClasses, FailureClass{Name: f.Name, ErrorRegex: f.ErrorRegex, TerminationCodes: f.TerminationCodes})
+	}
+	if len(s.FailureClasses) == 0 {
+		m.FailureClasses = BuiltinFailureClasses
+	}
+
+	a := s.Alerts
+	m.Alerts = AlertSettings{CostSigma: DefaultSigma, CostBaselineDays: DefaultBaselineDays,
+		DurationSigma: DefaultSigma, DurationBaseline: DefaultBaselineRuns,
+		IdleMaxCPU: DefaultIdleMaxCPU, IdleMinMinutes: DefaultIdleMinMinutes, BudgetWarnPct: DefaultBudgetWarnPct}
+	if c := a.CostAnomaly; c != nil {
+		m.Alerts.CostSigma = orFloat(c.ThresholdSigma, DefaultSigma)
+		m.Alerts.CostBaselineDays = orInt(c.BaselineDays, DefaultBaselineDays)
+		m.Alerts.CostMinDaily = orFloat(c.MinDailyCost, 0)
+	}
+	if d := a.DurationAnomaly; d != nil {
+		m.Alerts.DurationSigma = orFloat(d.ThresholdSigma, DefaultSigma)
+		m.Alerts.DurationBaseline = orInt(d.BaselineRuns, DefaultBaselineRuns)
+	}
+	if c := a.ClusterIdle; c != nil {
+		m.Alerts.IdleMaxCPU = orFloat(c.MaxCPUPercent, DefaultIdleMaxCPU)
+		m.Alerts.IdleMinMinutes = orInt(c.MinIdleMinutes, DefaultIdleMinMinutes)
+	}
+	if b := a.Budget; b != nil {
+		m.Alerts.BudgetWarnPct = orFloat(b.WarnAtPercent, DefaultBudgetWarnPct)
+	}
+	return m
+}
+
+func orFloat(p *float64, def float64) float64 {
+	if p == nil {
+		return def
+	}
+	return *p
+}

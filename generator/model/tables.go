@@ -1,0 +1,320 @@
+package model
+
+import "strings"
+
+// Column is one column of a monitoring table: its Databricks type and the
+// comment that the pipeline DDL and the data dictionary both print.
+type Column struct {
+	Name, Type, Comment string
+}
+
+// PipelineTable is a silver or gold table of tables.md. The pipeline source
+// header (column list with types and comments, CLUSTER BY, COMMENT) is
+// generated from this definition; the query body is a template of the same
+// name under templates/pipeline/<layer>/.
+type PipelineTable struct {
+	Name    string
+	Layer   string // silver | gold
+	Grain   string // what one row is
+	Comment string
+	Columns []Column
+	// Keys order exported rows and identify a row; they are the grain.
+	Keys []string
+	// DateColumn is the date a row belongs to: KPI windows and the gold
+	// retention filter use it. Empty for dimension tables.
+	DateColumn string
+	ClusterBy  []string
+}
+
+// File is the pipeline source of the table, relative to the bundle root.
+func (t PipelineTable) File() string { return "src/pipeline/" + t.Layer + "/" + t.Name + ".sql" }
+
+// Template is the template of the table's query.
+func (t PipelineTable) Template() string {
+	return "templates/pipeline/" + t.Layer + "/" + t.Name + ".sql.tmpl"
+}
+
+// ColumnNames lists the column names in order.
+func (t PipelineTable) ColumnNames() []string {
+	out := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		out[i] = c.Name
+	}
+	return out
+}
+
+// HasColumn reports whether the table has the named column.
+func (t PipelineTable) HasColumn(name string) bool {
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// c parses "name TYPE: comment".
+func c(def string) Column {
+	head, comment, _ := strings.Cut(def, ": ")
+	name, typ, _ := strings.Cut(head, " ")
+	return Column{Name: name, Type: typ, Comment: comment}
+}
+
+func columns(defs ...string) []Column {
+	out := make([]Column, len(defs))
+	for i, d := range defs {
+		out[i] = c(d)
+	}
+	return out
+}
+
+// Shared column definitions, so one column means the same everywhere.
+var (
+	colWorkspace = "workspace_id STRING: Workspace id (as in the system tables)."
+	colJob       = "job_id STRING: Job id; unique only within its workspace."
+	colJobName   = "job_name STRING: Job name from its latest definition."
+	colTeam      = "team STRING: Owning team from the spec's ordered team rules; never NULL (unmatched jobs get unassigned_team)."
+	colCostList  = "cost_list DOUBLE: Cost at list price (usage quantity times the list price in force at the usage hour)."
+	colCostNet   = "cost_net DOUBLE: Cost after the spec's contract and per-SKU discounts."
+	colDBUs      = "dbus DOUBLE: Usage quantity (DBUs for compute), all record types summed."
+)
+
+// PipelineTables lists every silver and gold table in dependency-free order
+// (silver first, then gold; within a layer by name). The twin derives the
+// execution order from the SQL itself, not from this list.
+func PipelineTables() []PipelineTable {
+	return []PipelineTable{
+		{Name: "billing_enriched", Layer: "silver", Grain: "one row per usage record",
+			Comment:    "Billable usage with list price, net cost, job and team.",
+			Keys:       []string{"workspace_id", "record_id"},
+			DateColumn: "usage_date", ClusterBy: []string{"usage_date"},
+			Columns: columns(colWorkspace,
+				"record_id STRING: Usage record id.",
+				"usage_date DATE: Local date (spec timezone) of the usage hour.",
+				"usage_start_time TIMESTAMP: Start of the hourly usage window (UTC).",
+				"sku_name STRING: Billing SKU.",
+				"billing_origin_product STRING: Product that produced the usage (JOBS, ALL_PURPOSE, SQL, DLT, ...).",
+				"record_type STRING: ORIGINAL, RETRACTION or RESTATEMENT; all are summed.",
+				"job_id STRING: usage_metadata.job_id; NULL for jobs on all-purpose clusters.",
+				"job_run_id STRING: usage_metadata.job_run_id.",
+				"cluster_id STRING: usage_metadata.cluster_id (classic compute).",
+				"warehouse_id STRING: usage_metadata.warehouse_id (SQL warehouses).",
+				"dlt_pipeline_id STRING: usage_metadata.dlt_pipeline_id (pipelines).",
+				colDBUs,
+				"list_price DOUBLE: List price per unit in force at usage_start_time; NULL when no price row matches.",
+				colCostList, colCostNet,
+				"discount_percent DOUBLE: Discount applied: the longest matching sku_discounts prefix, else discount_percent.",
+				colTeam,
+				"is_serverless BOOLEAN: Serverless usage (product_features.is_serverless, else a SERVERLESS SKU).")},
+		{Name: "cluster_job_hours", Layer: "silver", Grain: "one row per (cluster, hour, job)",
+			Comment:    "Task run time per job on each cluster and clock hour: the basis for apportioning shared cluster cost.",
+			Keys:       []string{"workspace_id", "cluster_id", "hour", "job_id"},
+			DateColumn: "usage_date", ClusterBy: []string{"usage_date"},
+			Columns: columns(colWorkspace,
+				"cluster_id STRING: Cluster (or warehouse) id from the task's compute_ids.",
+				"hour TIMESTAMP: Clock hour (UTC) of the task run slice.",
+				"usage_date DATE: Local date (spec timezone) of the hour.",
+				colJob,
+				"task_seconds BIGINT: Task run time of the job on the cluster in that hour.")},
+		{Name: "cluster_usage_hourly", Layer: "silver", Grain: "one row per (cluster, hour)",
+			Comment:    "Node utilization per cluster and clock hour, with the job that used the cluster most that hour.",
+			Keys:       []string{"workspace_id", "cluster_id", "hour"},
+			DateColumn: "usage_date", ClusterBy: []string{"usage_date"},
+			Columns: columns(colWorkspace,
+				"cluster_id STRING: Cluster id.",
+				"hour TIMESTAMP: Clock hour (UTC) the row covers.",
+				"usage_date DATE: Local date (spec timezone) of the hour.",
+				"nodes BIGINT: Distinct instances seen that hour (driver and workers).",
+				"avg_cpu_percent DOUBLE: Mean of cpu_user_percent + cpu_system_percent over the hour's node records.",
+				"max_cpu_percent DOUBLE: Highest cpu_user_percent + cpu_system_percent of a node record.",
+				"avg_mem_percent DOUBLE: Mean mem_used_percent.",
+				"up_minutes DOUBLE: Minutes the cluster had at least one node record in the hour.",
+				"idle_minutes DOUBLE: Minutes whose cluster-average CPU was below alerts.cluster_idle.max_cpu_percent.",
+				"job_id STRING: Job with the most task run time on the cluster that hour; NULL if none.",
+				colTeam)},
+		{Name: "cost_allocated", Layer: "silver", Grain: "one row per (usage_date, workspace_id, team, job_id, sku_name, allocation_method)",
+			Comment:    "Cost per job and team per day; all-purpose cluster cost apportioned to the jobs that ran on the cluster by task run time in each hour.",
+			Keys:       []string{"usage_date", "workspace_id", "team", "job_id", "sku_name", "allocation_method"},
+			DateColumn: "usage_date", ClusterBy: []string{"usage_date"},
+			Columns: columns(
+				"usage_date DATE: Local date (spec timezone) of the usage.",
+				colWorkspace, colTeam,
+				"job_id STRING: Job the cost belongs to; NULL for usage no job accounts for.",
+				"sku_name STRING: Billing SKU.",
+				colDBUs, colCostList, colCostNet,
+				"allocation_method STRING: direct (the usage names the job, or no job) or apportioned (all-purpose cluster cost shared by task run time).")},
+		{Name: "failure_classified", Layer: "silver", Grain: "one row per failed job run",
+			Comment:    "Failed job runs with their failure class from the spec's ordered rules (built-in rules when the spec has none).",
+			Keys:       []string{"workspace_id", "job_id", "run_id"},
+			DateColumn: "run_date", ClusterBy: []string{"run_date"},
+			Columns: columns(colWorkspace, colJob,
+				"run_id STRING: Job run id.",
+				colJobName, colTeam,
+				"end_time TIMESTAMP: When the run ended (UTC).",
+				"run_date DATE: Local date (spec timezone) the run started.",
+				"result_state STRING: Final result state (ERROR, FAILED or TIMED_OUT).",
+				"termination_code STRING: Termination code of the final terminal row.",
+				"error_message STRING: Error text from the Jobs API collector (first failed task); NULL when not collected.",
+				"failure_class STRING: First matching failure class; other when none matches.",
+				colCostList, colCostNet)},
+		{Name: "job_runs_enriched", Layer: "silver", Grain: "one row per job run",
+			Comment:    "Job runs with hourly slices collapsed: final state from the latest terminal row, repairs counted, duration summed, cost and team attached.",
+			Keys:       []string{"workspace_id", "job_id", "run_id"},
+			DateColumn: "run_date", ClusterBy: []string{"run_date"},
+			Columns: columns(colWorkspace, colJob,
+				"run_id STRING: Job run id.",
+				colJobName, colTeam,
+				"start_time TIMESTAMP: Start of the first slice (UTC).",
+				"end_time TIMESTAMP: End of the last slice (UTC).",
+				"run_date DATE: Local date (spec timezone) of start_time.",
+				"duration_seconds BIGINT: Sum of the slices' lengths, repairs included.",
+				"result_state STRING: Result of the latest terminal row; NULL while the run is in progress.",
+				"is_success BOOLEAN: result_state = SUCCEEDED.",
+				"is_failure BOOLEAN: result_state IN (ERROR, FAILED, TIMED_OUT).",
+				"repair_count BIGINT: Terminal rows minus one.",
+				"termination_code STRING: Termination code of the latest terminal row.",
+				"trigger_type STRING: How the run was triggered.",
+				"run_type STRING: JOB_RUN, SUBMIT_RUN or WORKFLOW_RUN.",
+				colCostList, colCostNet)},
+		{Name: "jobs_current", Layer: "silver", Grain: "one row per job (latest SCD2 version)",
+			Comment:   "The latest definition of every job, with its owning team; deleted jobs are kept with is_deleted.",
+			Keys:      []string{"workspace_id", "job_id"},
+			ClusterBy: []string{"workspace_id", "job_id"},
+			Columns: columns(colWorkspace, colJob, colJobName, colTeam,
+				"tags MAP<STRING,STRING>: Job tags.",
+				"run_as STRING: run_as_user_name, else the run_as principal id.",
+				"creator STRING: creator_user_name, else the creator principal id.",
+				"is_deleted BOOLEAN: The latest version has delete_time set.",
+				"change_time TIMESTAMP: When the latest version was written.",
+				"schedule_cron STRING: Quartz cron of the job's schedule trigger, if any.",
+				"paused BOOLEAN: The schedule is paused.")},
+		{Name: "task_metrics", Layer: "silver", Grain: "one row per task run",
+			Comment:    "Task runs with hourly slices collapsed.",
+			Keys:       []string{"workspace_id", "job_id", "job_run_id", "task_run_id"},
+			DateColumn: "run_date", ClusterBy: []string{"run_date"},
+			Columns: columns(colWorkspace, colJob,
+				"job_run_id STRING: Parent job run id.",
+				"task_run_id STRING: Task run id.",
+				"task_key STRING: Task key, unique within the job.",
+				colTeam,
+				"start_time TIMESTAMP: Start of the first slice (UTC).",
+				"end_time TIMESTAMP: End of the last slice (UTC).",
+				"run_date DATE: Local date (spec timezone) of start_time.",
+				"duration_seconds BIGINT: Sum of the slices' lengths.",
+				"result_state STRING: Result of the latest terminal row.",
+				"is_failure BOOLEAN: result_state IN (ERROR, FAILED, TIMED_OUT).",
+				"compute_ids ARRAY<STRING>: Clusters and warehouses the task ran on.")},
+
+		{Name: "budget_status", Layer: "gold", Grain: "one row per (month, team)",
+			Comment:    "Monthly net cost per team against its budget, with a linear month-end forecast.",
+			Keys:       []string{"month", "team"},
+			DateColumn: "month", ClusterBy: []string{"month"},
+			Columns: columns(
+				"month DATE: First day of the local month.",
+				colTeam,
+				"budget DOUBLE: The team's monthly_budget; NULL when it has none.",
+				"cost_net_to_date DOUBLE: Net cost in the month so far.",
+				"forecast_month_end DOUBLE: cost_net_to_date / elapsed days * days in month for the current month; the actual for past months.",
+				"pct_of_budget DOUBLE: forecast_month_end as a percentage of budget.")},
+		{Name: "cluster_efficiency", Layer: "gold", Grain: "one row per (workspace_id, cluster_id, usage_date)",
+			Comment:    "Daily utilization, idle time and the cost of idle time per cluster.",
+			Keys:       []string{"workspace_id", "cluster_id", "usage_date"},
+			DateColumn: "usage_date", ClusterBy: []string{"usage_date"},
+			Columns: columns(colWorkspace,
+				"cluster_id STRING: Cluster id.",
+				"usage_date DATE: Local date (spec timezone).",
+				colTeam,
+				"job_id STRING: Job with the most task run time on the cluster that day; NULL if none.",
+				"avg_cpu_percent DOUBLE: Mean CPU (user + system) over the day's node records.",
+				"up_minutes DOUBLE: Minutes the cluster was up.",
+				"idle_minutes DOUBLE: Minutes the cluster-average CPU was below alerts.cluster_idle.max_cpu_percent.",
+				colCostNet,
+				"potential_savings DOUBLE: cost_net * idle_minutes / up_minutes: what the idle time cost.")},
+		{Name: "cost_by_workspace", Layer: "gold", Grain: "one row per (usage_date, workspace_id, team)",
+			Comment:    "Daily cost per workspace and team.",
+			Keys:       []string{"usage_date", "workspace_id", "team"},
+			DateColumn: "usage_date", ClusterBy: []string{"usage_date"},
+			Columns: columns(
+				"usage_date DATE: Local date (spec timezone).",
+				colWorkspace,
+				"workspace_name STRING: Name from the spec, else system.access.workspaces_latest, else the id.",
+				colTeam, colDBUs, colCostList, colCostNet)},
+		{Name: "failure_analysis", Layer: "gold", Grain: "one row per (run_date, team, failure_class)",
+			Comment:    "Daily failures per team and failure class.",
+			Keys:       []string{"run_date", "team", "failure_class"},
+			DateColumn: "run_date", ClusterBy: []string{"run_date"},
+			Columns: columns(
+				"run_date DATE: Local date (spec timezone) the failed runs started.",
+				colTeam,
+				"failure_class STRING: Failure class.",
+				"failures BIGINT: Failed runs.",
+				"affected_jobs BIGINT: Distinct jobs with a failed run.",
+				colCostNet)},
+		{Name: "job_summary_daily", Layer: "gold", Grain: "one row per (run_date, workspace_id, team, job_id)",
+			Comment:    "Daily run counts, success rate, duration and cost per job (finished runs).",
+			Keys:       []string{"run_date", "workspace_id", "team", "job_id"},
+			DateColumn: "run_date", ClusterBy: []string{"run_date"},
+			Columns: columns(
+				"run_date DATE: Local date (spec timezone) the runs started.",
+				colWorkspace, colTeam, colJob, colJobName,
+				"total_runs BIGINT: Finished runs.",
+				"successful_runs BIGINT: Runs whose final state is SUCCEEDED.",
+				"failed_runs BIGINT: Runs whose final state is ERROR, FAILED or TIMED_OUT.",
+				"success_rate DOUBLE: successful_runs / total_runs.",
+				"avg_duration_seconds DOUBLE: Mean run duration.",
+				"p95_duration_seconds DOUBLE: 95th percentile of run duration (exact, interpolated).",
+				"repairs BIGINT: Repairs of the day's runs.",
+				colCostList, colCostNet)},
+		{Name: "kpi_values", Layer: "gold", Grain: "one row per (kpi_name, period_end, breakdown)",
+			Comment:    "Each spec KPI over its window ending today, per breakdown value.",
+			Keys:       []string{"kpi_name", "period_end", "breakdown"},
+			DateColumn: "period_end", ClusterBy: []string{"kpi_name"},
+			Columns: columns(
+				"kpi_name STRING: KPI name from the spec.",
+				"period_end DATE: Last local date of the window (today).",
+				"breakdown STRING: Value of the KPI's `by` column (team, workspace or job); 'all' without one.",
+				"value DOUBLE: The KPI's value expression over the window.",
+				"target_min DOUBLE: Lower bound of the target; NULL when none.",
+				"target_max DOUBLE: Upper bound of the target; NULL when none.",
+				"on_target BOOLEAN: value within the target; NULL without a target or a value.")},
+		{Name: "sla_compliance", Layer: "gold", Grain: "one row per (sla_name, workspace_id, job_id, period_date)",
+			Comment:    "Per SLA, job and local day: which of the SLA's checks held.",
+			Keys:       []string{"sla_name", "workspace_id", "job_id", "period_date"},
+			DateColumn: "period_date", ClusterBy: []string{"period_date"},
+			Columns: columns(
+				"sla_name STRING: SLA name from the spec.",
+				"severity STRING: critical, warning or info.",
+				colWorkspace, colJob, colJobName, colTeam,
+				"period_date DATE: Local date (spec timezone) checked.",
+				"deadline_met BOOLEAN: A successful run ended by the deadline that day; NULL when the SLA has no deadline, the day is not listed, or the deadline is still ahead.",
+				"duration_met BOOLEAN: Every run started that day finished within max_duration; NULL without max_duration or runs.",
+				"success_rate_met BOOLEAN: Success rate over window_days ending that day reached min_success_rate; NULL without the check or finished runs.",
+				"success_rate DOUBLE: Success rate (percent) over the window.",
+				"met BOOLEAN: No defined check failed.",
+				"breach_reason STRING: Failed checks, comma-separated (deadline, max_duration, min_success_rate); NULL when met.")},
+		{Name: "trend_metrics", Layer: "gold", Grain: "one row per (week_start, team)",
+			Comment:    "Weekly runs, failures and cost per team with the previous week for comparison.",
+			Keys:       []string{"week_start", "team"},
+			DateColumn: "week_start", ClusterBy: []string{"week_start"},
+			Columns: columns(
+				"week_start DATE: Monday of the local week.",
+				colTeam,
+				"runs BIGINT: Finished runs.",
+				"failures BIGINT: Failed runs.",
+				colCostNet,
+				"cost_net_prev_week DOUBLE: cost_net of the week before.",
+				"cost_change_pct DOUBLE: Week-over-week change of cost_net in percent; NULL without a previous week.",
+				"failure_rate DOUBLE: failures / runs.",
+				"failure_rate_prev_week DOUBLE: failure_rate of the week before.")},
+	}
+}
+
+// PipelineTableByName returns the named silver or gold table.
+func PipelineTableByName(name string) (PipelineTable, bool) {
+	for _, t := range PipelineTables() {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return PipelineTable{}, false
+}

@@ -1,0 +1,187 @@
+package twin
+
+import (
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/dbmon/dbmon/generator/model"
+	"github.com/dbmon/dbmon/generator/render"
+)
+
+// Finding is one row of a finding query: something a detector flagged.
+type Finding struct {
+	Family      string  `json:"family"`
+	Team        string  `json:"team,omitempty"`
+	WorkspaceID string  `json:"workspace_id,omitempty"`
+	JobID       string  `json:"job_id,omitempty"`
+	JobName     string  `json:"job_name,omitempty"`
+	Subject     string  `json:"subject"`
+	Value       float64 `json:"value"`
+	Threshold   float64 `json:"threshold"`
+	Detail      string  `json:"detail"`
+}
+
+// Findings runs every finding query on the built tables.
+func (e *Engine) Findings(b *model.Bundle) ([]Finding, error) {
+	queries, err := render.Findings(b, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []Finding
+	for _, q := range queries {
+		st, err := Translate(q.SQL, Context{AsOf: e.AsOf})
+		if err != nil {
+			return nil, fmt.Errorf("finding %s: %w", q.Family, err)
+		}
+		rows, err := e.DB.Query(st.SQL + " ORDER BY team, workspace_id, job_id, subject")
+		if err != nil {
+			return nil, fmt.Errorf("finding %s: %w", q.Family, err)
+		}
+		for rows.Next() {
+			var f Finding
+			var team, ws, job, name, subject, detail sql.NullString
+			var value, threshold sql.NullFloat64
+			if err := rows.Scan(&f.Family, &team, &ws, &job, &name, &subject, &value, &threshold, &detail); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("finding %s: %w", q.Family, err)
+			}
+			f.Team, f.WorkspaceID, f.JobID, f.JobName = team.String, ws.String, job.String, name.String
+			f.Subject, f.Detail, f.Value, f.Threshold = subject.String, detail.String, value.Float64, threshold.Float64
+			out = append(out, f)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// KPIValue is one row of kpi_values.
+type KPIValue struct {
+	Name      string   `json:"kpi_name"`
+	Title     string   `json:"title"`
+	Format    string   `json:"format"`
+	PeriodEnd string   `json:"period_end"`
+	Breakdown string   `json:"breakdown"`
+	Value     *float64 `json:"value"`
+	TargetMin *float64 `json:"target_min"`
+	TargetMax *float64 `json:"target_max"`
+	OnTarget  *bool    `json:"on_target"`
+}
+
+// KPIs reads kpi_values, in spec order then by breakdown.
+func (e *Engine) KPIs(b *model.Bundle) ([]KPIValue, error) {
+	var out []KPIValue
+	for _, k := range b.Monitor.KPIs {
+		rows, err := e.DB.Query(`SELECT CAST(period_end AS VARCHAR), breakdown, value, target_min, target_max, on_target
+			FROM kpi_values WHERE kpi_name = ? ORDER BY breakdown`, k.Name)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			v := KPIValue{Name: k.Name, Title: k.Title, Format: k.Format}
+			var value, lo, hi sql.NullFloat64
+			var on sql.NullBool
+			if err := rows.Scan(&v.PeriodEnd, &v.Breakdown, &value, &lo, &hi, &on); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			v.Value, v.TargetMin, v.TargetMax = nullFloat(value), nullFloat(lo), nullFloat(hi)
+			if on.Valid {
+				v.OnTarget = &on.Bool
+			}
+			out = append(out, v)
+		}
+		rows.Close()
+	}
+	return out, nil
+}
+
+func nullFloat(n sql.NullFloat64) *float64 {
+	if !n.Valid {
+		return nil
+	}
+	return &n.Float64
+}
+
+// Export writes every silver and gold table as CSV with a header, sorted by
+// its key, plus kpis.json. Doubles are rounded to 6 decimals: DuckDB sums in
+// parallel, and the last bits of a float sum depend on the order.
+func (e *Engine) Export(dir string, b *model.Bundle) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, t := range b.Tables {
+		cols := make([]string, len(t.Columns))
+		for i, c := range t.Columns {
+			cols[i] = `"` + c.Name + `"`
+			if c.Type == "DOUBLE" {
+				cols[i] = `round("` + c.Name + `", 6) AS "` + c.Name + `"`
+			}
+		}
+		file := filepath.Join(dir, t.Name+".csv")
+		q := fmt.Sprintf("COPY (SELECT %s FROM %s ORDER BY %s) TO '%s' (HEADER, DELIMITER ',')",
+			strings.Join(cols, ", "), t.Name, strings.Join(t.Keys, ", "), strings.ReplaceAll(file, "'", "''"))
+		if _, err := e.DB.Exec(q); err != nil {
+			return fmt.Errorf("export %s: %w", t.Name, err)
+		}
+	}
+	kpis, err := e.KPIs(b)
+	if err != nil {
+		return err
+	}
+	if kpis == nil {
+		kpis = []KPIValue{}
+	}
+	data, err := json.MarshalIndent(kpis, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "kpis.json"), append(data, '\n'), 0o644)
+}
+
+// SLAStatus summarizes one SLA over recent days.
+type SLAStatus struct {
+	Name, Severity string
+	Jobs           int
+	Checked, Met   int      // job-days with at least one defined check evaluated
+	Breaches       []string // "job on date: reason", oldest first
+}
+
+// SLASummary reads sla_compliance for the last days local days.
+func (e *Engine) SLASummary(b *model.Bundle, days int) ([]SLAStatus, error) {
+	var out []SLAStatus
+	for _, s := range b.Monitor.SLAs {
+		st := SLAStatus{Name: s.Name, Severity: s.Severity}
+		err := e.DB.QueryRow(`SELECT count(DISTINCT workspace_id || ':' || job_id),
+				count_if(coalesce(deadline_met, duration_met, success_rate_met) IS NOT NULL),
+				count_if(met AND coalesce(deadline_met, duration_met, success_rate_met) IS NOT NULL)
+			FROM sla_compliance WHERE sla_name = ? AND period_date > (SELECT max(period_date) FROM sla_compliance) - ?`,
+			s.Name, days).Scan(&st.Jobs, &st.Checked, &st.Met)
+		if err != nil {
+			return nil, err
+		}
+		rows, err := e.DB.Query(`SELECT coalesce(job_name, job_id) || ' on ' || CAST(period_date AS VARCHAR) || ': ' || breach_reason
+			FROM sla_compliance WHERE sla_name = ? AND NOT met AND period_date > (SELECT max(period_date) FROM sla_compliance) - ?
+			ORDER BY period_date, job_name, job_id`, s.Name, days)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			st.Breaches = append(st.Breaches, line)
+		}
+		rows.Close()
+		out = append(out, st)
+	}
+	return out, nil
+}
