@@ -36,7 +36,7 @@ type Result struct {
 // Prepare is Generate keeping the intermediate stages, for commands that run
 // the bundle (preview) rather than write it.
 func Prepare(file string, data []byte) (*Result, diag.List, error) {
-	s, diags := spec.Load(file, data)
+	s, diags := spec.LoadWith(file, data, CheckKPIs)
 	if len(diags) > 0 {
 		return nil, diags, nil
 	}

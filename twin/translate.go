@@ -80,19 +80,28 @@ func Translate(databricksSQL string, ctx Context) (Statement, error) {
 	st.Refs = t.refs(q, end)
 	st.SQL = st.Query
 	if st.Kind != "query" {
-		var conds []string
-		for _, e := range st.Expectations {
-			if e.Action == "drop" {
-				// IS TRUE: a NULL condition drops the row, as in DLT.
-				conds = append(conds, "("+e.Condition+") IS TRUE")
-			}
-		}
-		st.SQL = "CREATE OR REPLACE TABLE " + quoteName(st.Table) + " AS SELECT * FROM (" + st.Query + ")"
-		if len(conds) > 0 {
-			st.SQL += " WHERE " + strings.Join(conds, " AND ")
-		}
+		st.SQL = st.create("TABLE")
 	}
 	return st, nil
+}
+
+// ViewSQL creates the statement's table as a view instead: every read then
+// recomputes it from its sources (the benchmark's "answer from bronze").
+func (st Statement) ViewSQL() string { return st.create("VIEW") }
+
+func (st Statement) create(kind string) string {
+	var conds []string
+	for _, e := range st.Expectations {
+		if e.Action == "drop" {
+			// IS TRUE: a NULL condition drops the row, as in DLT.
+			conds = append(conds, "("+e.Condition+") IS TRUE")
+		}
+	}
+	sql := "CREATE OR REPLACE " + kind + " " + quoteName(st.Table) + " AS SELECT * FROM (" + st.Query + ")"
+	if len(conds) > 0 {
+		sql += " WHERE " + strings.Join(conds, " AND ")
+	}
+	return sql
 }
 
 // source is the statement after ${key} substitution, with what is needed to

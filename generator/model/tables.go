@@ -125,6 +125,7 @@ func PipelineTables() []PipelineTable {
 				"hour TIMESTAMP: Clock hour (UTC) the row covers.",
 				"usage_date DATE: Local date (spec timezone) of the hour.",
 				"nodes BIGINT: Distinct instances seen that hour (driver and workers).",
+				"node_records BIGINT: node_timeline records in the hour (one per node per interval).",
 				"avg_cpu_percent DOUBLE: Mean of cpu_user_percent + cpu_system_percent over the hour's node records.",
 				"max_cpu_percent DOUBLE: Highest cpu_user_percent + cpu_system_percent of a node record.",
 				"avg_mem_percent DOUBLE: Mean mem_used_percent.",

@@ -30,6 +30,25 @@ const (
 // Load parses, schema-checks and rule-checks a spec. file is the name used in
 // diagnostics. On any problem it returns a nil Spec and every diagnostic.
 func Load(file string, data []byte) (*Spec, diag.List) {
+	return LoadWith(file, data)
+}
+
+// Problem is a finding of an extra check: the spec path (keys and indexes,
+// e.g. "kpis", 0, "value") and a message for the person who wrote it.
+type Problem struct {
+	Path    []any
+	Message string
+}
+
+// Check is an extra semantic check that needs more than the spec itself
+// (such as running a KPI expression on the twin). It runs only on a spec that
+// passed every other check.
+type Check func(*Spec) ([]Problem, error)
+
+// LoadWith is Load followed by extra checks, whose problems are reported at
+// their path's position like every other diagnostic. A check's error is not
+// a problem of the spec; it is returned as a diagnostic at line 1.
+func LoadWith(file string, data []byte, checks ...Check) (*Spec, diag.List) {
 	l := &loader{file: file, nodes: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
 	root, ok := l.parse(data)
 	if !ok {
@@ -49,6 +68,18 @@ func Load(file string, data []byte) (*Spec, diag.List) {
 		l.errorAt(nil, "", "cannot decode spec: %v", err)
 	}
 	l.checkRules(&s)
+	if len(l.diags) > 0 {
+		return nil, l.diags.Sorted()
+	}
+	for _, check := range checks {
+		problems, err := check(&s)
+		if err != nil {
+			l.errorAt(nil, "", "%v", err)
+		}
+		for _, p := range problems {
+			l.fail(ptr(p.Path...), "%s", p.Message)
+		}
+	}
 	if len(l.diags) > 0 {
 		return nil, l.diags.Sorted()
 	}

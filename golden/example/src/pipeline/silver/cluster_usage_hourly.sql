@@ -8,6 +8,7 @@ CREATE OR REFRESH MATERIALIZED VIEW cluster_usage_hourly (
   hour TIMESTAMP COMMENT 'Clock hour (UTC) the row covers.',
   usage_date DATE COMMENT 'Local date (spec timezone) of the hour.',
   nodes BIGINT COMMENT 'Distinct instances seen that hour (driver and workers).',
+  node_records BIGINT COMMENT 'node_timeline records in the hour (one per node per interval).',
   avg_cpu_percent DOUBLE COMMENT 'Mean of cpu_user_percent + cpu_system_percent over the hour\'s node records.',
   max_cpu_percent DOUBLE COMMENT 'Highest cpu_user_percent + cpu_system_percent of a node record.',
   avg_mem_percent DOUBLE COMMENT 'Mean mem_used_percent.',
@@ -60,6 +61,7 @@ hourly AS (
     cluster_id,
     date_trunc('HOUR', start_time) AS hour,
     count(DISTINCT instance_id) AS nodes,
+    count(*) AS node_records,
     avg(cpu) AS avg_cpu_percent,
     max(cpu) AS max_cpu_percent,
     avg(mem_used_percent) AS avg_mem_percent
@@ -82,6 +84,7 @@ SELECT
   h.hour,
   CAST(from_utc_timestamp(h.hour, '${dbmon.timezone}') AS DATE) AS usage_date,
   h.nodes,
+  h.node_records,
   h.avg_cpu_percent,
   h.max_cpu_percent,
   h.avg_mem_percent,

@@ -25,7 +25,7 @@ WITH daily AS (
     cluster_id,
     usage_date,
     max_by(team, up_minutes) AS team,
-    sum(avg_cpu_percent * up_minutes) / sum(up_minutes) AS avg_cpu_percent,
+    sum(avg_cpu_percent * node_records) / sum(node_records) AS avg_cpu_percent,
     sum(up_minutes) AS up_minutes,
     sum(idle_minutes) AS idle_minutes
   FROM cluster_usage_hourly

@@ -1,0 +1,83 @@
+package generator
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/dbmon/dbmon/generator/model"
+	"github.com/dbmon/dbmon/generator/render"
+	"github.com/dbmon/dbmon/generator/spec"
+	"github.com/dbmon/dbmon/twin"
+)
+
+var unknownColumn = regexp.MustCompile(`Referenced column "([^"]+)" not found`)
+
+// CheckKPIs runs every KPI's value expression on the twin, over the empty
+// documented tables, exactly as kpi_values embeds it. An expression that does
+// not bind (an unknown column, a function Databricks lacks, a type error) is
+// reported at the KPI's value.
+func CheckKPIs(s *spec.Spec) ([]spec.Problem, error) {
+	if len(s.KPIs) == 0 {
+		return nil, nil
+	}
+	b, err := model.Build(s)
+	if err != nil {
+		return nil, err
+	}
+	kpis := b.Monitor.KPIs
+	// The other tables are built once without KPIs; then each KPI is
+	// checked alone so a problem names its KPI.
+	b.Monitor.KPIs = nil
+	files, err := render.Render(b)
+	if err != nil {
+		return nil, err
+	}
+	e, err := twin.Open(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	if _, err := e.RunPipeline(b, files); err != nil {
+		return nil, fmt.Errorf("internal error: the pipeline does not run on empty tables: %w", err)
+	}
+	var problems []spec.Problem
+	for i, k := range kpis {
+		if t, _ := model.PipelineTableByName(k.Source); k.ByColumn != "" && !t.HasColumn(k.ByColumn) {
+			problems = append(problems, spec.Problem{Path: []any{"kpis", i, "by"},
+				Message: fmt.Sprintf("by: %s needs column %s, which %s does not have", k.By, k.ByColumn, k.Source)})
+			continue
+		}
+		b.Monitor.KPIs = []model.KPI{k}
+		files, err := render.Render(b)
+		if err != nil {
+			return nil, err
+		}
+		sql := ""
+		for _, f := range files {
+			if f.Path == "src/pipeline/gold/kpi_values.sql" {
+				sql = string(f.Data)
+			}
+		}
+		if err := e.Try(b, sql); err != nil {
+			problems = append(problems, spec.Problem{Path: []any{"kpis", i, "value"}, Message: kpiMessage(k, err)})
+		}
+	}
+	return problems, nil
+}
+
+func kpiMessage(k model.KPI, err error) string {
+	msg := err.Error()
+	if m := unknownColumn.FindStringSubmatch(msg); m != nil {
+		t, _ := model.PipelineTableByName(k.Source)
+		return fmt.Sprintf("column `%s` does not exist in %s; its columns are %s", m[1], k.Source, strings.Join(t.ColumnNames(), ", "))
+	}
+	var te *twin.Error
+	if errors.As(err, &te) {
+		return "value does not translate to the engine: " + te.Msg
+	}
+	first, _, _ := strings.Cut(msg, "\n")
+	return "value does not run on " + k.Source + ": " + first
+}
