@@ -13,7 +13,10 @@ import (
 	"github.com/dbmon/dbmon/twin"
 )
 
-var unknownColumn = regexp.MustCompile(`Referenced column "([^"]+)" not found`)
+var (
+	unknownColumn   = regexp.MustCompile(`Referenced column "([^"]+)" not found`)
+	unknownFunction = regexp.MustCompile(`^function (\S+) is not in the twin's Databricks function table`)
+)
 
 // CheckKPIs runs every KPI's value expression on the twin, over the empty
 // documented tables, exactly as kpi_values embeds it. An expression that does
@@ -72,11 +75,18 @@ func kpiMessage(k model.KPI, err error) string {
 	msg := err.Error()
 	if m := unknownColumn.FindStringSubmatch(msg); m != nil {
 		t, _ := model.PipelineTableByName(k.Source)
-		return fmt.Sprintf("column `%s` does not exist in %s; its columns are %s", m[1], k.Source, strings.Join(t.ColumnNames(), ", "))
+		hint := spec.Suggest(m[1], t.ColumnNames())
+		if hint == "" {
+			hint = "; its columns are " + strings.Join(t.ColumnNames(), ", ")
+		}
+		return fmt.Sprintf("column `%s` does not exist in %s%s", m[1], k.Source, hint)
 	}
 	var te *twin.Error
 	if errors.As(err, &te) {
-		return "value does not translate to the engine: " + te.Msg
+		if f := unknownFunction.FindStringSubmatch(te.Msg); f != nil {
+			return fmt.Sprintf("function `%s` is not a Databricks SQL function dbmon knows; KPI values may use the functions in twin/macros.go", f[1])
+		}
+		return "value is not valid Databricks SQL: " + te.Msg
 	}
 	first, _, _ := strings.Cut(msg, "\n")
 	return "value does not run on " + k.Source + ": " + first

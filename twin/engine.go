@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"math/big"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -32,7 +33,11 @@ var sessionSettings = []string{
 type Engine struct {
 	DB   *sql.DB
 	AsOf time.Time
+	tmp  string // DuckDB's spill folder
 }
+
+// MemoryLimit caps DuckDB's memory (its memory_limit setting).
+var MemoryLimit = "2GB"
 
 // Open creates an in-memory twin whose "now" is asOf, with empty system
 // tables and the collector's table.
@@ -53,8 +58,20 @@ func Open(asOf time.Time) (*Engine, error) {
 	// One connection: macros and settings are per database, but a single
 	// connection keeps statement order and appenders simple.
 	db.SetMaxOpenConns(1)
-	e := &Engine{DB: db, AsOf: asOf.UTC()}
-	setup := []string{"ATTACH ':memory:' AS " + catalog}
+	tmp, err := os.MkdirTemp("", "dbmon-twin-")
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{DB: db, AsOf: asOf.UTC(), tmp: tmp}
+	setup := []string{
+		// Bounded memory: past the limit DuckDB spills to the temp folder
+		// instead of growing (1,000 jobs x 90 days would otherwise peak
+		// above 4 GB). Insertion order is not kept: every reader sorts.
+		"SET memory_limit = '" + MemoryLimit + "'",
+		"SET temp_directory = '" + strings.ReplaceAll(tmp, "'", "''") + "'",
+		"SET preserve_insertion_order = false",
+		"ATTACH ':memory:' AS " + catalog,
+	}
 	schemas := map[string]bool{}
 	for _, t := range SystemTables {
 		if !schemas[t.Schema] {
@@ -83,7 +100,11 @@ func Open(asOf time.Time) (*Engine, error) {
 }
 
 // Close releases the database.
-func (e *Engine) Close() error { return e.DB.Close() }
+func (e *Engine) Close() error {
+	err := e.DB.Close()
+	os.RemoveAll(e.tmp)
+	return err
+}
 
 func toTwinColumns(cs []model.Column) []Column {
 	out := make([]Column, len(cs))

@@ -161,13 +161,13 @@ func (e *Engine) SLASummary(b *model.Bundle, days int) ([]SLAStatus, error) {
 		err := e.DB.QueryRow(`SELECT count(DISTINCT workspace_id || ':' || job_id),
 				count_if(coalesce(deadline_met, duration_met, success_rate_met) IS NOT NULL),
 				count_if(met AND coalesce(deadline_met, duration_met, success_rate_met) IS NOT NULL)
-			FROM sla_compliance WHERE sla_name = ? AND period_date > (SELECT max(period_date) FROM sla_compliance) - ?`,
+			FROM sla_compliance WHERE sla_name = ? AND period_date > (SELECT max(period_date) FROM sla_compliance) - CAST(? AS INTEGER)`,
 			s.Name, days).Scan(&st.Jobs, &st.Checked, &st.Met)
 		if err != nil {
 			return nil, err
 		}
 		rows, err := e.DB.Query(`SELECT coalesce(job_name, job_id) || ' on ' || CAST(period_date AS VARCHAR) || ': ' || breach_reason
-			FROM sla_compliance WHERE sla_name = ? AND NOT met AND period_date > (SELECT max(period_date) FROM sla_compliance) - ?
+			FROM sla_compliance WHERE sla_name = ? AND NOT met AND period_date > (SELECT max(period_date) FROM sla_compliance) - CAST(? AS INTEGER)
 			ORDER BY period_date, job_name, job_id`, s.Name, days)
 		if err != nil {
 			return nil, err

@@ -30,7 +30,7 @@ It exits 0 when the spec is valid and 3 when it is not.`,
 			if err != nil {
 				return err
 			}
-			if _, diags := spec.Load(path, data); len(diags) > 0 {
+			if _, diags := spec.LoadWith(path, data, generator.CheckKPIs); len(diags) > 0 {
 				return invalid(cmd.ErrOrStderr(), diags)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", path)

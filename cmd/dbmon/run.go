@@ -101,7 +101,7 @@ Exit codes: 0 ok, 1 internal or I/O error, 2 usage error, 3 invalid spec,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newInitCmd(), newValidateCmd(), newGenerateCmd(), newSchemaCmd(), newVersionCmd())
+	root.AddCommand(newInitCmd(), newValidateCmd(), newGenerateCmd(), newPreviewCmd(), newSchemaCmd(), newVersionCmd())
 	return root
 }
 

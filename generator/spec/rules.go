@@ -311,6 +311,13 @@ func (l *loader) checkRegex(at []string, re string) {
 		msg := err.Error()
 		msg = strings.TrimPrefix(msg, "error parsing regexp: ")
 		l.fail(at, "invalid RE2 regular expression: %s", msg)
+		return
+	}
+	// The regex runs in Databricks SQL (Java regex), in the twin and in Go
+	// (RE2). Named groups are the one common construct they spell
+	// differently: Java has no (?P<name>...).
+	if strings.Contains(re, "(?P<") {
+		l.fail(at, "write a named group as (?<name>...): Databricks SQL (Java regex) does not accept (?P<name>...)")
 	}
 }
 

@@ -60,3 +60,6 @@ func levenshtein(a, b string) int {
 	}
 	return prev[len(rb)]
 }
+
+// Suggest is suggest for checks outside this package (see Check).
+func Suggest(word string, candidates []string) string { return suggest(word, candidates) }

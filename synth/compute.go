@@ -1,0 +1,458 @@
+package synth
+
+import (
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/dbmon/dbmon/twin"
+)
+
+// This file covers what is billed by compute rather than by job: prices,
+// usage rows, shared all-purpose clusters, node utilization, and the team
+// budget scaling.
+
+type span struct{ start, end time.Time }
+
+type price struct {
+	start, end time.Time // end zero = current
+	list       float64
+}
+
+// sharedCluster is an all-purpose cluster: one that jobs share (billed to the
+// cluster, not to the jobs) or one people use interactively.
+type sharedCluster struct {
+	idx          int
+	ws           int
+	id, name     string
+	owner        string
+	interactive  bool
+	created      time.Time
+	changed      time.Time
+	node         nodeType
+	workers      int
+	tags         map[string]string
+	autoTerm     int64
+	hour         int // shared: local hour its jobs' daily batch starts
+	busy         []span
+	idleIncident bool
+}
+
+// idleTail is how long a shared cluster idles after its last task before it
+// stops; a few such tails a day stay far below any idle-minutes threshold.
+const idleTail = 10 * time.Minute
+
+var (
+	azureOnDemand      = map[string]any{"availability": "ON_DEMAND_AZURE"}
+	usageMetaFields    = structFields(tUsage, "usage_metadata")
+	featuresJobs       = filled(structFields(tUsage, "product_features"), map[string]any{"jobs_tier": "CLASSIC", "is_serverless": false, "is_photon": false})
+	featuresServerless = filled(structFields(tUsage, "product_features"), map[string]any{"is_serverless": true, "is_photon": true, "performance_target": "PERFORMANCE_OPTIMIZED"})
+	featuresAllPurpose = filled(structFields(tUsage, "product_features"), map[string]any{"is_serverless": false, "is_photon": false})
+)
+
+// structFields lists the top-level field names of a declared struct column,
+// so struct values always carry exactly the twin's fields.
+func structFields(table, column string) []string {
+	t, _ := twin.SystemTable(table)
+	c, ok := t.Column(column)
+	if !ok || !strings.HasPrefix(c.Type, "struct<") {
+		panic("synth: no struct column " + table + "." + column)
+	}
+	var out []string
+	depth, start := 0, len("struct<")
+	inner := c.Type[:len(c.Type)-1]
+	for i := start; i <= len(inner); i++ {
+		if i < len(inner) {
+			switch inner[i] {
+			case '<':
+				depth++
+			case '>':
+				depth--
+			}
+			if inner[i] != ',' || depth > 0 {
+				continue
+			}
+		}
+		name, _, _ := strings.Cut(inner[start:i], ":")
+		out = append(out, strings.TrimSpace(name))
+		start = i + 1
+	}
+	return out
+}
+
+func filled(fields []string, set map[string]any) map[string]any {
+	m := make(map[string]any, len(fields))
+	for _, f := range fields {
+		m[f] = set[f]
+	}
+	return m
+}
+
+// percents holds every percentage to two decimals, boxed once: node rows
+// carry four each, and boxing millions of floats dominated the cost.
+var percents = func() []any {
+	out := make([]any, 10001)
+	for i := range out {
+		out[i] = float64(i) / 100
+	}
+	return out
+}()
+
+func pct(x float64) any { return percents[min(max(int(x*100+0.5), 0), 10000)] }
+
+// diskFree is a pool of disk_free_bytes_per_mount_point values nodes share
+// (a map per node would be millions of maps).
+var diskFree = func() []any {
+	out := make([]any, 61)
+	for i := range out {
+		out[i] = map[string]int64{"/local_disk0": 100_000_000_000 + int64(i)*2_459_000_000}
+	}
+	return out
+}()
+
+// emptyUsageMeta has every usage_metadata field, all NULL; cloning it is far
+// cheaper than building a 28-key map per run.
+var emptyUsageMeta = filled(usageMetaFields, nil)
+
+func usageMeta(kv ...any) map[string]any {
+	m := maps.Clone(emptyUsageMeta)
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i].(string)] = kv[i+1]
+	}
+	return m
+}
+
+func (g *gen) planPrices() {
+	long := time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)
+	long = minTime(long, utcDate(g.start).AddDate(-1, 0, 0))
+	// A jobs-compute price change 40 days back: older than any cost baseline
+	// by default, and cost must be priced at the usage time to be right.
+	change := utcDate(g.asOf).AddDate(0, 0, -40)
+	g.prices = map[string][]price{
+		"PREMIUM_JOBS_COMPUTE":                        {{long, change, 0.28}, {change, time.Time{}, 0.30}},
+		"PREMIUM_JOBS_SERVERLESS_COMPUTE_" + g.region: {{long, time.Time{}, 0.45}},
+		"PREMIUM_ALL_PURPOSE_COMPUTE":                 {{long, time.Time{}, 0.55}},
+	}
+}
+
+func (g *gen) listPrice(sku string, t time.Time) float64 {
+	for _, p := range g.prices[sku] {
+		if !t.Before(p.start) && (p.end.IsZero() || t.Before(p.end)) {
+			return p.list
+		}
+	}
+	return 0
+}
+
+func (g *gen) netPrice(sku string, t time.Time) float64 {
+	return g.listPrice(sku, t) * (1 - g.r.discountPercent(sku)/100)
+}
+
+// usage writes one hourly usage row and, rarely and only for old hours, a
+// retraction and restatement of it.
+func (g *gen) usage(ws, sku any, h time.Time, dbu float64, tags map[string]string, meta, idMeta, features map[string]any, origin string) {
+	day, asOfDay := utcDate(h), utcDate(g.asOf)
+	row := func(qty float64, kind string, ingested time.Time) {
+		g.records++
+		g.emit(tUsage, []any{accountID, ws, recordID(g.cfg.Seed, g.records), sku, "AZURE", h, h.Add(time.Hour), day,
+			tags, "DBU", qty, meta, idMeta, enum(kind), minTime(ingested, asOfDay), enum(origin), features, "COMPUTE_TIME"})
+	}
+	row(dbu, "ORIGINAL", day.AddDate(0, 0, 1))
+	if u := g.noise.Float64(); u < 0.005 && h.Before(g.asOf.Add(-quietAge-24*time.Hour)) {
+		later := day.AddDate(0, 0, 2+g.noise.IntN(3))
+		row(-dbu, "RETRACTION", later)
+		row(dbu*(0.97+0.06*g.noise.Float64()), "RESTATEMENT", later)
+	}
+}
+
+// planClusters creates the shared all-purpose clusters, puts the
+// all-purpose jobs on them, and one interactive cluster per workspace.
+func (g *gen) planClusters() {
+	for wi := range g.ws {
+		var ap []*job
+		for _, j := range g.jobs {
+			if j.compute == allPurpose && j.ws == wi {
+				ap = append(ap, j)
+			}
+		}
+		var shared []*sharedCluster
+		if len(ap) > 0 {
+			for c := range min(2+g.rng.IntN(2), len(ap)) {
+				sc := g.newCluster(wi, false, fmt.Sprintf("shared-jobs-%d", c+1))
+				sc.hour = 1 + 3*c
+				shared = append(shared, sc)
+			}
+		}
+		// A cluster's jobs start 7 minutes apart and each runs longer than
+		// that, so the cluster is up once a day, idling only after the batch.
+		for i, j := range ap {
+			sc := shared[i%len(shared)]
+			m := sc.hour*60 + (i/len(shared))*7
+			j.ap, j.hour, j.minute = sc, m/60, m%60
+		}
+		g.newCluster(wi, true, "exploration-"+strings.ToLower(strings.ReplaceAll(g.ws[wi].name, " ", "-")))
+	}
+	// The idle incident takes an interactive cluster that the team rules
+	// leave unassigned, if any, so every way of assigning it a team agrees.
+	var pick *sharedCluster
+	for _, c := range g.clusters {
+		if c.interactive && (pick == nil || (g.clusterTeam(c) == g.r.unassigned && g.clusterTeam(pick) != g.r.unassigned)) {
+			pick = c
+		}
+	}
+	if pick != nil && g.familyOn("cluster_idle") {
+		pick.idleIncident = true
+	}
+}
+
+func (g *gen) newCluster(ws int, interactive bool, name string) *sharedCluster {
+	r := g.rng
+	c := &sharedCluster{idx: len(g.clusters), ws: ws, name: name, interactive: interactive,
+		owner: g.email(humans[r.IntN(len(humans))]), node: nodeTypes[1+r.IntN(2)], workers: 2 + r.IntN(3)}
+	c.created = g.start.Add(-time.Duration(100+r.IntN(300)) * 24 * time.Hour).Add(time.Duration(r.IntN(86400)) * time.Second)
+	c.changed = g.start.Add(time.Duration((0.2 + 0.6*r.Float64()) * float64(g.asOf.Sub(g.start)))).Truncate(time.Second)
+	c.id = clusterID(c.created, runKey(100_000+c.idx, 0))
+	if interactive {
+		c.tags = map[string]string{"purpose": "exploration"}
+	} else {
+		c.tags, c.autoTerm = map[string]string{"purpose": "shared-jobs"}, int64(idleTail/time.Minute)
+	}
+	g.clusters = append(g.clusters, c)
+	return c
+}
+
+// clusterTeam applies the team rules to a cluster as if it were a job with
+// the cluster's workspace, name, owner and tags.
+func (g *gen) clusterTeam(c *sharedCluster) string {
+	return g.r.team(&identity{workspaceID: g.ws[c.ws].id, name: c.name, runAs: c.owner, creator: c.owner, tags: c.tags})
+}
+
+type session struct {
+	up0, up1 time.Time
+	busy     []span
+}
+
+// sessions is when the cluster was up: for a shared cluster, its jobs' task
+// spans merged, each followed by idleTail; for an interactive one, a
+// morning and often an afternoon session on weekdays.
+func (g *gen) sessions(c *sharedCluster) []session {
+	var out []session
+	add := func(s session) {
+		if !s.up0.Before(g.asOf) {
+			return
+		}
+		s.up1 = minTime(s.up1, g.asOf)
+		for i := range s.busy {
+			s.busy[i].end = minTime(s.busy[i].end, g.asOf)
+		}
+		out = append(out, s)
+	}
+	if !c.interactive {
+		slices.SortFunc(c.busy, func(a, b span) int { return a.start.Compare(b.start) })
+		var cur *session
+		for _, b := range c.busy {
+			if cur != nil && !b.start.After(cur.up1) {
+				last := &cur.busy[len(cur.busy)-1]
+				if b.start.After(last.end) {
+					cur.busy = append(cur.busy, b)
+				} else {
+					last.end = maxTime(last.end, b.end)
+				}
+				cur.up1 = maxTime(cur.up1, b.end.Add(idleTail))
+				continue
+			}
+			if cur != nil {
+				add(*cur)
+			}
+			cur = &session{up0: b.start, up1: b.end.Add(idleTail), busy: []span{b}}
+		}
+		if cur != nil {
+			add(*cur)
+		}
+		return out
+	}
+	r := rand.New(rand.NewPCG(uint64(g.cfg.Seed), 0x696e7465<<32|uint64(c.idx)))
+	yesterday := g.today.AddDate(0, 0, -1)
+	for d := g.first; !d.After(g.today); d = d.AddDate(0, 0, 1) {
+		s1, b1 := r.IntN(90), 60+r.IntN(91)
+		u2, s2, b2 := r.Float64(), r.IntN(60), 45+r.IntN(76)
+		if wd := d.Weekday(); wd != time.Saturday && wd != time.Sunday {
+			t := g.at(d, 9, s1)
+			add(session{up0: t, up1: t.Add(time.Duration(b1)*time.Minute + idleTail), busy: []span{{t, t.Add(time.Duration(b1) * time.Minute)}}})
+			if u2 < 0.5 {
+				t = g.at(d, 13, 30+s2)
+				add(session{up0: t, up1: t.Add(time.Duration(b2)*time.Minute + idleTail), busy: []span{{t, t.Add(time.Duration(b2) * time.Minute)}}})
+			}
+		}
+		if c.idleIncident && g.cfg.Incidents && d.Equal(yesterday) {
+			t := g.at(d, 19, 0)
+			add(session{up0: t, up1: t.Add(3 * time.Hour)}) // up, nobody working
+		}
+	}
+	return out
+}
+
+func (g *gen) emitShared(c *sharedCluster) {
+	ws := g.ws[c.ws].id
+	source := "UI"
+	for i, at := range []time.Time{c.created, c.changed} {
+		dbr := []string{"14.3.x-scala2.12", "15.4.x-scala2.12"}[i]
+		g.emit(tClusters, []any{accountID, ws, c.id, c.name, c.owner, c.created, nil, c.node.name, c.node.name,
+			int64(c.workers), nil, nil, c.autoTerm, true, c.tags, source, nil, nil, azureOnDemand, nil, nil, nil,
+			dbr, at, utcDate(at), "USER_ISOLATION", nil})
+	}
+	sessions := g.sessions(c)
+	// usage: one row per clock hour, summing every session in it
+	meta := usageMeta("cluster_id", c.id, "node_type", c.node.name)
+	idMeta := map[string]any{"run_as": nil, "created_by": nil, "owned_by": c.owner, "run_by": nil}
+	rate := float64(1+c.workers) * c.node.dbu
+	var hour time.Time
+	var up time.Duration
+	flush := func() {
+		if up > 0 && !hour.Add(time.Hour).After(g.asOf) {
+			g.usage(any(ws), "PREMIUM_ALL_PURPOSE_COMPUTE", hour, rate*up.Hours(), c.tags, meta, idMeta, featuresAllPurpose, "ALL_PURPOSE")
+		}
+	}
+	for _, s := range sessions {
+		for h := s.up0.Truncate(time.Hour); h.Before(s.up1); h = h.Add(time.Hour) {
+			if !h.Equal(hour) {
+				flush()
+				hour, up = h, 0
+			}
+			up += overlap(s.up0, s.up1, h, h.Add(time.Hour))
+		}
+	}
+	flush()
+	for i, s := range sessions {
+		g.nodeRows(ws, c.id, i, c.workers, c.node.name, s.up0, s.up1, s.busy, false)
+	}
+	if c.idleIncident && g.cfg.Incidents {
+		d := g.today.AddDate(0, 0, -1)
+		g.incidents = append(g.incidents, Incident{Kind: "idle_cluster", Family: "cluster_idle", WorkspaceID: ws,
+			ClusterID: c.id, JobName: "", Team: g.clusterTeam(c), Date: d,
+			Detail: fmt.Sprintf("All-purpose cluster %s (%s) was up 3 hours from 19:00 local with no task runs at 1-4%% CPU.", c.name, c.id)})
+	}
+}
+
+// nodeRows writes node_timeline rows for one cluster session (driver and
+// workers), one per node per grain interval. CPU is high while busy and
+// 1-4% while idle, averaged over the part of the interval the cluster was up.
+func (g *gen) nodeRows(ws, cluster string, session, workers int, nodeType string, up0, up1 time.Time, busy []span, allBusy bool) {
+	// Values shared by many rows are boxed once: at a million rows, the
+	// interface conversions are most of the cost.
+	n := workers + 1
+	ids := make([]any, n)
+	disks := make([]any, n)
+	for i := range n {
+		ids[i] = instanceID(cluster, session, i)
+		disks[i] = diskFree[g.noise.IntN(len(diskFree))]
+	}
+	wsA, clusterA, typeA := any(ws), any(cluster), any(nodeType)
+	r := g.noise
+	for t := up0.Truncate(g.grain); t.Before(up1); t = t.Add(g.grain) {
+		s, e := maxTime(t, up0), minTime(t.Add(g.grain), up1)
+		if !e.After(s) {
+			continue
+		}
+		f := 1.0
+		if !allBusy {
+			var b time.Duration
+			for _, sp := range busy {
+				b += overlap(sp.start, sp.end, s, e)
+			}
+			f = float64(b) / float64(e.Sub(s))
+		}
+		mins := e.Sub(s).Minutes()
+		sA, eA := any(s), any(e)
+		for i := range n {
+			cpu := f*(25+60*r.Float64()) + (1-f)*(1+3*r.Float64())
+			user := cpu * (0.7 + 0.2*r.Float64())
+			g.emit(tNodes, []any{accountID, wsA, clusterA, ids[i], sA, eA, i == 0, pct(user), pct(cpu - user),
+				pct(f * 2 * r.Float64()), pct(30 + 50*r.Float64()), 0.0,
+				int64(mins * (1e6 + f*3e8*r.Float64())), int64(mins * (1e6 + f*6e8*r.Float64())), disks[i], typeA})
+		}
+	}
+}
+
+// scaleBudgets sets each budget team's DBU scale so its forecast (net cost
+// this local month / elapsed days including today x days in the month, as
+// the budget alert computes it) is half its budget; with incidents, the
+// last budget team in spec order lands at 95% instead, evenly over history.
+func (g *gen) scaleBudgets() {
+	month := time.Date(g.today.Year(), g.today.Month(), 1, 0, 0, 0, 0, time.UTC)
+	from := g.at(month, 0, 0)
+	perDay := float64(month.AddDate(0, 1, -1).Day()) / float64(g.today.Day())
+	cost := map[string]float64{}
+	for _, j := range g.jobs {
+		if !j.budget {
+			continue
+		}
+		runs, _ := g.planRuns(j)
+		sku := j.sku(g)
+		for i := range runs {
+			for k := range runs[i].attempts {
+				g.attemptHours(j, &runs[i].attempts[k], func(h time.Time, dbu float64) {
+					if !h.Before(from) {
+						cost[j.team] += dbu * g.netPrice(sku, h)
+					}
+				})
+			}
+		}
+	}
+	over := -1
+	for i, t := range g.r.teams {
+		if t.hasBudget {
+			over = i
+		}
+	}
+	if over >= 0 && (cost[g.r.teams[over].name] == 0 || !g.familyOn("budget")) {
+		over = -1 // the team has no jobs: nothing to overrun
+	}
+	for i, t := range g.r.teams {
+		forecast := cost[t.name] * perDay
+		if !t.hasBudget || forecast == 0 {
+			continue
+		}
+		share := 0.5
+		if i == over && g.cfg.Incidents {
+			share = 0.95
+			g.incidents = append(g.incidents, Incident{Kind: "budget_overrun", Family: "budget", Team: t.name, Date: g.today,
+				Detail: fmt.Sprintf("Team %s is forecast to spend about 95%% of its monthly budget of %.0f.", t.name, t.budget)})
+		}
+		scale := share * t.budget / forecast
+		for _, j := range g.jobs {
+			if j.team == t.name {
+				j.scale = scale
+			}
+		}
+	}
+}
+
+// emitStatic writes the workspaces and the prices of the SKUs in use.
+func (g *gen) emitStatic() {
+	for _, w := range g.ws {
+		g.emit(tWorkspaces, []any{accountID, w.id, w.name, w.url, w.created, "RUNNING"})
+	}
+	used := map[string]bool{"PREMIUM_ALL_PURPOSE_COMPUTE": true} // interactive clusters always bill
+	for _, j := range g.jobs {
+		if j.compute != allPurpose {
+			used[j.sku(g)] = true
+		}
+	}
+	for _, sku := range sortedKeys(g.prices) {
+		if !used[sku] {
+			continue
+		}
+		for _, p := range g.prices[sku] {
+			var end any
+			if !p.end.IsZero() {
+				end = p.end
+			}
+			g.emit(tPrices, []any{accountID, p.start, end, sku, "AZURE", "USD", "DBU", map[string]any{
+				"default": p.list, "promotional": map[string]any{"default": nil}, "effective_list": map[string]any{"default": p.list}}})
+		}
+	}
+}

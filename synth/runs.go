@@ -1,0 +1,433 @@
+package synth
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+)
+
+// This file plans each job's runs and writes the run and task timelines,
+// the job-cluster and serverless usage, and job-cluster utilization.
+
+type taskRun struct {
+	task        int
+	start, end  time.Time
+	state, code string
+}
+
+// attempt is the original execution of a run or one repair of it.
+type attempt struct {
+	start, end  time.Time
+	state, code string
+	tasks       []taskRun
+	mul         float64 // DBU-rate multiplier (the cost spike's bigger cluster)
+}
+
+type run struct {
+	start    time.Time
+	name     string
+	attempts []attempt
+}
+
+type failure struct {
+	state, code string
+	weight      float64
+}
+
+var failures = []failure{
+	{"FAILED", "RUN_EXECUTION_ERROR", 0.55}, {"FAILED", "UNAUTHORIZED_ERROR", 0.08},
+	{"ERROR", "DRIVER_ERROR", 0.10}, {"ERROR", "CLUSTER_ERROR", 0.08}, {"ERROR", "CLOUD_FAILURE", 0.09},
+	{"TIMED_OUT", "RUN_EXECUTION_ERROR", 0.10},
+}
+
+func pickFailure(u float64) failure {
+	for _, f := range failures {
+		if u < f.weight {
+			return f
+		}
+		u -= f.weight
+	}
+	return failures[0]
+}
+
+// enum returns the state or code as an interface value without allocating:
+// a constant string converts to an interface for free.
+func enum(s string) any {
+	switch s {
+	case "SUCCEEDED":
+		return "SUCCEEDED"
+	case "SUCCESS":
+		return "SUCCESS"
+	case "FAILED":
+		return "FAILED"
+	case "ERROR":
+		return "ERROR"
+	case "TIMED_OUT":
+		return "TIMED_OUT"
+	case "RUN_EXECUTION_ERROR":
+		return "RUN_EXECUTION_ERROR"
+	case "CLIENT_ERROR":
+		return "CLIENT_ERROR"
+	case "INTERNAL_ERROR":
+		return "INTERNAL_ERROR"
+	case "CLOUD_FAILURE":
+		return "CLOUD_FAILURE"
+	case "ORIGINAL":
+		return "ORIGINAL"
+	case "JOBS":
+		return "JOBS"
+	case "ALL_PURPOSE":
+		return "ALL_PURPOSE"
+	}
+	return s
+}
+
+func terminationType(code string) string {
+	switch code {
+	case "SUCCESS":
+		return "SUCCESS"
+	case "RUN_EXECUTION_ERROR", "UNAUTHORIZED_ERROR":
+		return "CLIENT_ERROR"
+	case "CLOUD_FAILURE":
+		return "CLOUD_FAILURE"
+	}
+	return "INTERNAL_ERROR"
+}
+
+// attempt lays tasks from..end of a run of nominal length dur end to end
+// from start. If failTask is one of them, it ends at failAt with the given
+// state and the attempt stops there.
+func (j *job) attempt(start time.Time, dur time.Duration, from, failTask int, failAt time.Time, state, code string) attempt {
+	work := float64(dur - j.setup)
+	base := 0.0
+	if from > 0 {
+		base = j.tasks[from-1].cum
+	}
+	a := attempt{start: start, state: "SUCCEEDED", code: "SUCCESS", mul: 1}
+	t := start.Add(j.setup)
+	for i := from; i < len(j.tasks); i++ {
+		end := start.Add(j.setup + time.Duration((j.tasks[i].cum-base)*work)).Round(time.Second)
+		if i == failTask {
+			a.tasks = append(a.tasks, taskRun{i, t, failAt, state, code})
+			a.state, a.code = state, code
+			break
+		}
+		a.tasks = append(a.tasks, taskRun{i, t, end, "SUCCEEDED", "SUCCESS"})
+		t = end
+	}
+	a.end = a.tasks[len(a.tasks)-1].end
+	return a
+}
+
+func (j *job) nameAt(t time.Time) string {
+	if !j.renamed.IsZero() && t.Before(j.renamed) {
+		return j.oldName
+	}
+	return j.name
+}
+
+// startsOn appends the job's scheduled start times on local date d.
+func (g *gen) startsOn(j *job, d time.Time, r *rand.Rand, out []time.Time) []time.Time {
+	local := func(h, m int) {
+		t := time.Date(d.Year(), d.Month(), d.Day(), h, m, 0, 0, g.loc)
+		if t.Hour() == h { // skip wall times a DST switch removes
+			out = append(out, t.UTC().Add(time.Duration(r.IntN(15))*time.Second))
+		}
+	}
+	switch j.sched {
+	case hourly:
+		for h := range 24 {
+			local(h, j.minute)
+		}
+	case every4h:
+		for h := 0; h < 24; h += 4 {
+			local(h, j.minute)
+		}
+	case daily:
+		local(j.hour, j.minute)
+	case adhoc:
+		u, h, m := r.Float64(), 8+r.IntN(10), r.IntN(60)
+		if u < 0.4 {
+			local(h, m)
+		}
+	}
+	return out
+}
+
+// planRuns decides every run of the job: its times, outcome and repairs,
+// and (with Config.Incidents) the job's incident. It is a pure function of
+// the job and the config, so the budget pass and the emitting pass agree.
+func (g *gen) planRuns(j *job) ([]run, *Incident) {
+	r := rand.New(rand.NewPCG(uint64(g.cfg.Seed), 0x72756e73<<32|uint64(j.idx)))
+	inject := g.cfg.Incidents && j.role != noRole
+	yesterday := g.today.AddDate(0, 0, -1)
+	var runs []run
+	var starts []time.Time
+	var inc *Incident
+	for d := g.first; !d.After(g.today); d = d.AddDate(0, 0, 1) {
+		starts = g.startsOn(j, d, r, starts[:0])
+		for _, s := range starts {
+			// A fixed number of draws per run: one run's fate never shifts
+			// another's randomness.
+			uDur, uFail, uKind, uTask, uAt, uGap := r.Float64(), r.Float64(), r.Float64(), r.Float64(), r.Float64(), r.Float64()
+			dur := time.Duration(float64(j.dur) * (0.9 + 0.2*uDur)).Round(time.Second)
+			if inject && j.role == roleSLAMiss && d.Equal(j.missDate) {
+				late := 30*time.Minute + time.Duration(uAt*60*float64(time.Minute))
+				s = g.atOffset(d, j.deadline).Add(late - dur).Round(time.Second)
+				end := s.Add(dur)
+				inc = &Incident{Kind: "sla_deadline_miss", Family: "sla_breach", SLA: g.r.slas[j.missSLA].name, Date: d,
+					Detail: fmt.Sprintf("%s finished at %s local, %d min after the %s deadline of SLA %s.", j.name,
+						end.In(g.loc).Format("15:04"), int(late/time.Minute), fmtOffset(j.deadline), g.r.slas[j.missSLA].name)}
+			}
+			if s.Before(g.start) || !s.Before(g.asOf) || (!j.deleted.IsZero() && !s.Before(j.deleted)) {
+				continue
+			}
+			rn := run{start: s, name: j.nameAt(s)}
+			normal := j.attempt(s, dur, 0, -1, time.Time{}, "", "")
+			k := min(int(uTask*float64(len(j.tasks))), len(j.tasks)-1)
+			tk := normal.tasks[k]
+			failAt := tk.start.Add(time.Duration((0.1 + 0.9*uAt) * float64(tk.end.Sub(tk.start)))).Round(time.Second)
+			quiet := j.noisy() && s.Add(2*dur+2*time.Hour).Before(g.asOf.Add(-quietAge))
+			switch {
+			case quiet && uFail < 0.01:
+				f := pickFailure(uKind)
+				if f.state == "TIMED_OUT" {
+					failAt = s.Add(j.timeout)
+				}
+				rn.attempts = []attempt{j.attempt(s, dur, 0, k, failAt, f.state, f.code)}
+			case quiet && uFail < 0.03:
+				// repaired: the failed task and the rest rerun 20-60 min later
+				f := pickFailure(uKind * 0.9) // any but a timeout
+				first := j.attempt(s, dur, 0, k, failAt, f.state, f.code)
+				gap := 20*time.Minute + time.Duration(uGap*40*float64(time.Minute)).Round(time.Second)
+				rn.attempts = []attempt{first, j.attempt(first.end.Add(gap), dur, k, -1, time.Time{}, "", "")}
+			default:
+				rn.attempts = []attempt{normal}
+			}
+			if inject && j.role == roleSpike && d.Equal(yesterday) {
+				rn.attempts[0].mul = 8
+				inc = &Incident{Kind: "cost_spike", Family: "cost_anomaly", Date: d,
+					Detail: fmt.Sprintf("%s ran on a cluster 8x its usual size on %s, multiplying its daily cost by 8.", j.name, d.Format(time.DateOnly))}
+			}
+			runs = append(runs, rn)
+		}
+	}
+	if inject && j.role == roleStreak {
+		inc = g.failStreak(j, runs)
+	}
+	if inject && j.role == roleOutlier {
+		inc = g.outlier(j, runs)
+	}
+	if inc != nil {
+		inc.WorkspaceID, inc.JobID, inc.JobName, inc.Team = g.ws[j.ws].id, j.jobID, j.name, j.team
+	}
+	return runs, inc
+}
+
+// failStreak fails the job's last three finished runs at their normal end.
+func (g *gen) failStreak(j *job, runs []run) *Incident {
+	var done []int
+	for i := len(runs) - 1; i >= 0 && len(done) < 3; i-- {
+		if a := &runs[i].attempts[0]; !a.end.After(g.asOf) {
+			done = append(done, i)
+		}
+	}
+	if len(done) < 3 || runs[done[2]].attempts[0].end.Before(g.asOf.Add(-24*time.Hour)) {
+		return nil
+	}
+	for _, i := range done {
+		a := &runs[i].attempts[0]
+		a.state, a.code = "FAILED", "RUN_EXECUTION_ERROR"
+		a.tasks[len(a.tasks)-1].state, a.tasks[len(a.tasks)-1].code = a.state, a.code
+	}
+	last := runs[done[0]]
+	return &Incident{Kind: "failure_streak", Family: "job_failure", Date: g.date(last.start),
+		Detail: fmt.Sprintf("%s failed its last 3 runs with RUN_EXECUTION_ERROR, the latest ending %s.", j.name,
+			last.attempts[0].end.In(g.loc).Format("2006-01-02 15:04 MST"))}
+}
+
+// outlier stretches one run of the last day to 5x the job's nominal duration.
+func (g *gen) outlier(j *job, runs []run) *Incident {
+	long := 5 * j.dur
+	for i := len(runs) - 1; i >= 0; i-- {
+		s := runs[i].start
+		if s.Before(g.asOf.Add(-20 * time.Hour)) {
+			break
+		}
+		if s.Add(long).After(g.asOf.Add(-2 * time.Minute)) {
+			continue
+		}
+		runs[i].attempts = []attempt{j.attempt(s, long, 0, -1, time.Time{}, "", "")}
+		return &Incident{Kind: "duration_outlier", Family: "duration_anomaly", Date: g.date(s),
+			Detail: fmt.Sprintf("A run of %s starting %s took %d min, 5x its usual %d min.", j.name,
+				s.In(g.loc).Format("2006-01-02 15:04 MST"), int(long/time.Minute), int(j.dur/time.Minute))}
+	}
+	return nil
+}
+
+func fmtOffset(d time.Duration) string {
+	return fmt.Sprintf("%02d:%02d", int(d/time.Hour), int(d%time.Hour/time.Minute))
+}
+
+func (g *gen) emitJob(j *job) {
+	g.emitDefinition(j)
+	runs, inc := g.planRuns(j)
+	seq := 0
+	for i := range runs {
+		if g.err != nil {
+			return
+		}
+		g.emitRun(j, &runs[i], &seq)
+	}
+	if inc != nil {
+		g.incidents = append(g.incidents, *inc)
+	}
+}
+
+var (
+	emptyIDs          = []string{}
+	serverlessCompute = any([]map[string]any{{"type": "SERVERLESS", "cluster_id": nil, "warehouse_id": nil}})
+)
+
+// emitRun writes one run: timeline slices per attempt (the terminal slice of
+// a finished attempt carries its outcome), task slices, and its compute.
+func (g *gen) emitRun(j *job, rn *run, seq *int) {
+	// Values shared by many rows are boxed once (see nodeRows).
+	ws, jobID, name, params := j.box.ws, j.box.jobID, j.box.name, j.paramsValue()
+	if rn.name != j.name {
+		name = rn.name
+	}
+	id := numericID(runKey(j.idx, *seq))
+	runID := any(id)
+	*seq++
+	trigger := any("CRON")
+	if j.sched == adhoc {
+		trigger = "ONETIME"
+	}
+	var runDur time.Duration
+	for ai := range rn.attempts {
+		a := &rn.attempts[ai]
+		if !a.start.Before(g.asOf) {
+			break
+		}
+		end, done := minTime(a.end, g.asOf), !a.end.After(g.asOf)
+		runDur += end.Sub(a.start)
+		cluster, ids, comp := "", any(emptyIDs), serverlessCompute
+		switch j.compute {
+		case jobCluster:
+			cluster = clusterID(a.start, runKey(j.idx, *seq))
+			*seq++
+		case allPurpose:
+			cluster = j.ap.id
+		}
+		if cluster != "" {
+			ids = []string{cluster}
+			comp = []map[string]any{{"type": "CLASSIC", "cluster_id": cluster, "warehouse_id": nil}}
+		}
+		hourSlices(a.start, end, func(s, e time.Time, last bool) {
+			var state, code, ttype, setup, queue, total, cleanup, exec any
+			if last && done {
+				state, code = enum(a.state), enum(a.code)
+				if !s.Before(newColumnsFrom) {
+					ttype, setup, queue, cleanup = enum(terminationType(a.code)), int64(j.setup/time.Second), int64(0), int64(0)
+					total, exec = int64(runDur/time.Second), int64((a.end.Sub(a.start)-j.setup)/time.Second)
+				}
+			}
+			g.emit(tRunTimeline, []any{accountID, ws, jobID, runID, s, e, trigger, "JOB_RUN", name, ids,
+				state, code, params, nil, nil, newCols(s, comp), ttype, setup, queue, total, cleanup, exec})
+		})
+		for ti, t := range a.tasks {
+			if !t.start.Before(g.asOf) {
+				break
+			}
+			taskRunID, key := any(numericID(runKey(j.idx, *seq))), any(j.tasks[t.task].key)
+			*seq++
+			tEnd, tDone := minTime(t.end, g.asOf), !t.end.After(g.asOf)
+			hourSlices(t.start, tEnd, func(s, e time.Time, last bool) {
+				var state, code, ttype, setup, cleanup, exec any
+				if last && tDone {
+					state, code = enum(t.state), enum(t.code)
+					if !s.Before(newColumnsFrom) {
+						st := time.Duration(0)
+						if ti == 0 {
+							st = j.setup
+						}
+						ttype, setup, cleanup = enum(terminationType(t.code)), int64(st/time.Second), int64(0)
+						exec = int64(t.end.Sub(t.start) / time.Second)
+					}
+				}
+				g.emit(tTaskTimline, []any{accountID, ws, jobID, taskRunID, runID, runID, s, e,
+					key, ids, state, code, newCols(s, comp), ttype, nil, setup, cleanup, exec})
+			})
+		}
+		switch j.compute {
+		case allPurpose:
+			// billed to the shared cluster, which bills while any task runs
+			first, last := a.tasks[0], a.tasks[len(a.tasks)-1]
+			if first.start.Before(g.asOf) {
+				j.ap.busy = append(j.ap.busy, span{first.start, minTime(last.end, g.asOf)})
+			}
+		case jobCluster:
+			g.emitJobCluster(j, a, cluster, id, end)
+			fallthrough
+		case serverless:
+			g.emitRunUsage(j, rn, a, cluster, id)
+		}
+	}
+}
+
+func (j *job) paramsValue() any {
+	if j.params == nil {
+		return nil
+	}
+	return j.params
+}
+
+func (j *job) sku(g *gen) string {
+	if j.compute == serverless {
+		return "PREMIUM_JOBS_SERVERLESS_COMPUTE_" + g.region
+	}
+	return "PREMIUM_JOBS_COMPUTE"
+}
+
+// attemptHours calls f with each complete clock hour (ending by AsOf) the
+// attempt overlaps and the DBUs it used in it. The budget pass and the
+// usage rows both go through here, so they cannot disagree.
+func (g *gen) attemptHours(j *job, a *attempt, f func(h time.Time, dbu float64)) {
+	end := minTime(a.end, g.asOf)
+	rate := j.rate * a.mul * j.scale
+	for h := a.start.Truncate(time.Hour); h.Before(end); h = h.Add(time.Hour) {
+		if h.Add(time.Hour).After(g.asOf) {
+			break
+		}
+		f(h, rate*overlap(a.start, end, h, h.Add(time.Hour)).Hours())
+	}
+}
+
+func (g *gen) emitRunUsage(j *job, rn *run, a *attempt, cluster, runID string) {
+	var meta map[string]any
+	features := featuresJobs
+	if j.compute == serverless {
+		meta = usageMeta("job_id", j.jobID, "job_run_id", runID, "job_name", rn.name)
+		features = featuresServerless
+	} else {
+		meta = usageMeta("cluster_id", cluster, "job_id", j.jobID, "job_run_id", runID,
+			"node_type", j.node.name, "job_name", rn.name)
+	}
+	g.attemptHours(j, a, func(h time.Time, dbu float64) {
+		g.usage(j.box.ws, j.box.sku, h, dbu, j.tags, meta, j.idMeta, features, "JOBS")
+	})
+}
+
+func (g *gen) emitJobCluster(j *job, a *attempt, cluster, runID string, end time.Time) {
+	workers := j.workers
+	if a.mul != 1 {
+		workers = int(math.Round(a.mul*float64(1+j.workers))) - 1
+	}
+	ws := g.ws[j.ws].id
+	g.emit(tClusters, []any{accountID, ws, cluster, "job-" + j.jobID + "-run-" + runID, j.runAs, a.start, nil,
+		j.node.name, j.node.name, int64(workers), nil, nil, nil, true, j.tags, "JOB", nil, nil, azureOnDemand,
+		nil, nil, nil, "15.4.x-scala2.12", a.start, utcDate(a.start), "SINGLE_USER", nil})
+	g.nodeRows(ws, cluster, 0, workers, j.node.name, a.start, end, nil, true)
+}

@@ -1,0 +1,805 @@
+package synth
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash"
+	"hash/fnv"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dbmon/dbmon/generator/spec"
+	"github.com/dbmon/dbmon/twin"
+)
+
+// asOf is a Wednesday in March 2026, mid-month, before the DST switch.
+var asOf = time.Date(2026, 3, 18, 10, 30, 0, 0, time.UTC)
+
+// edgeSpec stresses the generator: a half-hour timezone, a regex that
+// admits no literal prefix, a team shadowing every job of a workspace, a
+// budget team without jobs, an SLA over the unassigned team, a deadline
+// just after midnight and a 1-minute max_duration.
+const edgeSpec = `version: 1
+bundle: {name: edge, catalog: c, schema: s, warehouse: w, timezone: Asia/Kolkata}
+workspaces: [{id: "1111111111111111", name: a}, {id: "2222222222222222"}]
+teams:
+  - name: numeric
+    match: {job_name: "^[0-9]{3}_etl$"}
+    monthly_budget: 1000
+  - name: ws-b
+    match: {workspaces: ["2222222222222222"]}
+  - name: ghost
+    match: {workspaces: ["9999999999999999"]}
+    monthly_budget: 10
+unassigned_team: nobody
+slas:
+  - name: early
+    jobs: {name_regex: "^[0-9]{3}_etl$"}
+    deadline: "00:45"
+  - name: everyone-else
+    jobs: {team: nobody}
+    min_success_rate: 90
+  - name: tagged
+    jobs: {tags: {tier: gold}}
+    max_duration: 1m
+alerts:
+  cost_anomaly: {min_daily_cost: 500}
+`
+
+func loadSpec(t testing.TB, name string) *spec.Spec {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "specs", name))
+	if name == "edge.yaml" {
+		data, err = []byte(edgeSpec), nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, diags := spec.Load(name, data)
+	if s == nil {
+		t.Fatalf("%s: %v", name, diags)
+	}
+	return s
+}
+
+// colType is a parsed declared column type; check says whether a Go value
+// is what the generator promises for it.
+type colType struct {
+	kind   string // string timestamp date bigint int double boolean map array struct
+	key    *colType
+	elem   *colType // array element or map value
+	fields []string
+	ftypes []*colType
+}
+
+func parseType(s string) *colType {
+	s = strings.TrimSpace(s)
+	lower := strings.ToLower(s)
+	inner := func(prefix string) string { return s[len(prefix)+1 : len(s)-1] }
+	switch {
+	case strings.HasPrefix(lower, "array<"):
+		return &colType{kind: "array", elem: parseType(inner("array"))}
+	case strings.HasPrefix(lower, "map<"):
+		kv := splitTop(inner("map"))
+		return &colType{kind: "map", key: parseType(kv[0]), elem: parseType(kv[1])}
+	case strings.HasPrefix(lower, "struct<"):
+		t := &colType{kind: "struct"}
+		for _, f := range splitTop(inner("struct")) {
+			name, typ, _ := strings.Cut(f, ":")
+			t.fields = append(t.fields, strings.TrimSpace(name))
+			t.ftypes = append(t.ftypes, parseType(typ))
+		}
+		return t
+	case strings.HasPrefix(lower, "decimal("):
+		return &colType{kind: "double"}
+	}
+	return &colType{kind: lower}
+}
+
+func splitTop(s string) []string {
+	var out []string
+	depth, start := 0, 0
+	for i, r := range s {
+		switch r {
+		case '<', '(':
+			depth++
+		case '>', ')':
+			depth--
+		case ',':
+			if depth == 0 {
+				out = append(out, s[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(out, s[start:])
+}
+
+func (c *colType) check(v any) error {
+	if v == nil {
+		return nil
+	}
+	bad := func() error { return fmt.Errorf("%T %v is not a %s", v, v, c.kind) }
+	switch c.kind {
+	case "string":
+		if _, ok := v.(string); !ok {
+			return bad()
+		}
+	case "timestamp", "date":
+		tm, ok := v.(time.Time)
+		if !ok || tm.Location() != time.UTC {
+			return bad()
+		}
+		if c.kind == "date" && !tm.Equal(tm.Truncate(24*time.Hour)) {
+			return fmt.Errorf("date %v has a time of day", tm)
+		}
+	case "bigint":
+		if _, ok := v.(int64); !ok {
+			return bad()
+		}
+	case "int":
+		if _, ok := v.(int32); !ok {
+			return bad()
+		}
+	case "double":
+		if _, ok := v.(float64); !ok {
+			return bad()
+		}
+	case "boolean":
+		if _, ok := v.(bool); !ok {
+			return bad()
+		}
+	case "map":
+		switch c.elem.kind {
+		case "string":
+			if _, ok := v.(map[string]string); !ok {
+				return bad()
+			}
+		case "bigint":
+			if _, ok := v.(map[string]int64); !ok {
+				return bad()
+			}
+		default:
+			return fmt.Errorf("no Go type for map of %s", c.elem.kind)
+		}
+	case "array":
+		switch c.elem.kind {
+		case "string":
+			if _, ok := v.([]string); !ok {
+				return bad()
+			}
+		case "struct":
+			list, ok := v.([]map[string]any)
+			if !ok {
+				return bad()
+			}
+			for _, e := range list {
+				if err := c.elem.check(e); err != nil {
+					return err
+				}
+			}
+		default:
+			return fmt.Errorf("no Go type for array of %s", c.elem.kind)
+		}
+	case "struct":
+		m, ok := v.(map[string]any)
+		if !ok {
+			return bad()
+		}
+		if len(m) != len(c.fields) {
+			return fmt.Errorf("struct has %d keys, want %d (%v)", len(m), len(c.fields), c.fields)
+		}
+		for i, f := range c.fields {
+			fv, ok := m[f]
+			if !ok {
+				return fmt.Errorf("struct lacks field %s", f)
+			}
+			if err := c.ftypes[i].check(fv); err != nil {
+				return fmt.Errorf("field %s: %v", f, err)
+			}
+		}
+	default:
+		return fmt.Errorf("unknown type %s", c.kind)
+	}
+	return nil
+}
+
+var (
+	typesOnce sync.Once
+	colTypes  map[string][]*colType
+)
+
+func tableTypes() map[string][]*colType {
+	typesOnce.Do(func() {
+		colTypes = map[string][]*colType{}
+		for _, t := range twin.SystemTables {
+			for _, c := range t.Columns {
+				colTypes[t.FullName()] = append(colTypes[t.FullName()], parseType(c.Type))
+			}
+		}
+	})
+	return colTypes
+}
+
+// col is the index of a column of a declared table.
+func col(table, name string) int {
+	t, _ := twin.SystemTable(table)
+	for i, c := range t.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	panic("no column " + table + "." + name)
+}
+
+// collector is a Sink that type-checks every row, hashes the row stream,
+// counts rows, keeps the small tables and aggregates node_timeline by
+// (cluster, interval), which is all the idle detector needs.
+type collector struct {
+	check  bool
+	errs   []string
+	h      hash.Hash64
+	buf    []byte
+	counts map[string]int
+	rows   map[string][][]any
+	nodes  map[nodeKey]*nodeAgg
+}
+
+type nodeKey struct {
+	ws, cluster string
+	start, end  time.Time
+}
+
+type nodeAgg struct {
+	cpu float64
+	n   int
+}
+
+func newCollector(check, keep bool) *collector {
+	c := &collector{check: check, h: fnv.New64a(), counts: map[string]int{}}
+	if keep {
+		c.rows, c.nodes = map[string][][]any{}, map[nodeKey]*nodeAgg{}
+	}
+	return c
+}
+
+func (c *collector) Append(table string, row []any) error {
+	c.counts[table]++
+	types := tableTypes()[table]
+	if len(types) == 0 {
+		return fmt.Errorf("unexpected table %s", table)
+	}
+	if len(row) != len(types) {
+		return fmt.Errorf("%s: %d values for %d columns", table, len(row), len(types))
+	}
+	if c.check && len(c.errs) < 20 {
+		t, _ := twin.SystemTable(table)
+		for i, v := range row {
+			if err := types[i].check(v); err != nil {
+				c.errs = append(c.errs, fmt.Sprintf("%s.%s: %v", table, t.Columns[i].Name, err))
+			}
+		}
+	}
+	c.buf = append(c.buf[:0], table...)
+	for _, v := range row {
+		c.buf = encode(c.buf, v)
+	}
+	c.h.Write(c.buf)
+	switch {
+	case c.rows == nil:
+	case table == tNodes:
+		k := nodeKey{row[1].(string), row[2].(string), row[4].(time.Time), row[5].(time.Time)}
+		a := c.nodes[k]
+		if a == nil {
+			a = &nodeAgg{}
+			c.nodes[k] = a
+		}
+		a.cpu += row[7].(float64) + row[8].(float64)
+		a.n++
+	default:
+		c.rows[table] = append(c.rows[table], slices.Clone(row))
+	}
+	return nil
+}
+
+// encode appends a canonical encoding of v (maps in key order).
+func encode(b []byte, v any) []byte {
+	str := func(s string) {
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		b = append(b, s...)
+	}
+	switch x := v.(type) {
+	case nil:
+		b = append(b, 'n')
+	case string:
+		b = append(b, 's')
+		str(x)
+	case time.Time:
+		b = append(b, 't')
+		b = binary.AppendVarint(b, x.UnixNano())
+	case int64:
+		b = append(b, 'i')
+		b = binary.AppendVarint(b, x)
+	case int32:
+		b = append(b, 'j')
+		b = binary.AppendVarint(b, int64(x))
+	case float64:
+		b = append(b, 'f')
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(x))
+	case bool:
+		b = append(b, 'b', map[bool]byte{false: 0, true: 1}[x])
+	case []string:
+		b = append(b, 'a')
+		b = binary.AppendUvarint(b, uint64(len(x)))
+		for _, s := range x {
+			str(s)
+		}
+	case map[string]string:
+		b = append(b, 'm')
+		for _, k := range sortedKeys(x) {
+			str(k)
+			str(x[k])
+		}
+	case map[string]int64:
+		b = append(b, 'M')
+		for _, k := range sortedKeys(x) {
+			str(k)
+			b = binary.AppendVarint(b, x[k])
+		}
+	case map[string]any:
+		b = append(b, '{')
+		for _, k := range sortedKeys(x) {
+			str(k)
+			b = encode(b, x[k])
+		}
+		b = append(b, '}')
+	case []map[string]any:
+		b = append(b, '[')
+		for _, e := range x {
+			b = encode(b, e)
+		}
+		b = append(b, ']')
+	default:
+		panic(fmt.Sprintf("cannot encode %T", v))
+	}
+	return b
+}
+
+type dataset struct {
+	spec      *spec.Spec
+	cfg       Config
+	incidents []Incident
+	c         *collector
+}
+
+var (
+	fixtureMu sync.Mutex
+	fixtures  = map[string]*dataset{}
+)
+
+// fixture generates (once per test binary) and collects a dataset.
+func fixture(t testing.TB, specName string, cfg Config) *dataset {
+	t.Helper()
+	fixtureMu.Lock()
+	defer fixtureMu.Unlock()
+	key := fmt.Sprintf("%s %+v", specName, cfg)
+	if d := fixtures[key]; d != nil {
+		return d
+	}
+	s := loadSpec(t, specName)
+	c := newCollector(true, true)
+	inc, err := Generate(s, cfg, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &dataset{spec: s, cfg: cfg, incidents: inc, c: c}
+	fixtures[key] = d
+	return d
+}
+
+func exampleConfig(incidents bool) Config {
+	return Config{Seed: 7, AsOf: asOf, Incidents: incidents}
+}
+
+func TestDeterministic(t *testing.T) {
+	s := loadSpec(t, "example.yaml")
+	sum := func(cfg Config) (uint64, []Incident) {
+		c := newCollector(false, false)
+		inc, err := Generate(s, cfg, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.h.Sum64(), inc
+	}
+	cfg := exampleConfig(true)
+	cfg.NodeGrainMinutes = 5
+	a, incA := sum(cfg)
+	b, incB := sum(cfg)
+	if a != b || !slices.Equal(incA, incB) {
+		t.Fatalf("two runs differ: %x vs %x", a, b)
+	}
+	cfg.Seed++
+	if c, _ := sum(cfg); c == a {
+		t.Fatal("another seed gave the same rows")
+	}
+}
+
+func TestRowTypes(t *testing.T) {
+	for _, incidents := range []bool{false, true} {
+		d := fixture(t, "example.yaml", exampleConfig(incidents))
+		for _, e := range d.c.errs {
+			t.Error(e)
+		}
+		for _, table := range []string{tJobs, tJobTasks, tRunTimeline, tTaskTimline, tUsage, tPrices, tClusters, tNodes, tWorkspaces} {
+			if d.c.counts[table] == 0 {
+				t.Errorf("no rows for %s", table)
+			}
+		}
+		if len(d.c.counts) != 9 {
+			t.Errorf("rows for %d tables, want 9: %v", len(d.c.counts), d.c.counts)
+		}
+	}
+}
+
+func TestTypeCheckerCatchesMismatches(t *testing.T) {
+	ts := tableTypes()
+	typ := func(table, column string) *colType { return ts[table][col(table, column)] }
+	for _, tc := range []struct {
+		t *colType
+		v any
+	}{
+		{typ(tUsage, "usage_quantity"), "1.0"},
+		{typ(tUsage, "usage_date"), asOf},
+		{typ(tUsage, "usage_metadata"), map[string]any{"job_id": "1"}},
+		{typ(tJobs, "timeout_seconds"), 3},
+		{typ(tJobs, "tags"), map[string]any{}},
+		{typ(tRunTimeline, "compute_ids"), []any{"x"}},
+		{typ(tNodes, "disk_free_bytes_per_mount_point"), map[string]int{"/": 1}},
+		{typ(tRunTimeline, "period_start_time"), asOf.In(time.FixedZone("x", 3600))},
+	} {
+		if tc.t.check(tc.v) == nil {
+			t.Errorf("%s accepted %T %v", tc.t.kind, tc.v, tc.v)
+		}
+	}
+}
+
+// latestJobs is the latest lakeflow.jobs row per (workspace_id, job_id).
+func latestJobs(d *dataset) map[[2]string][]any {
+	out := map[[2]string][]any{}
+	ct := col(tJobs, "change_time")
+	for _, r := range d.c.rows[tJobs] {
+		k := [2]string{r[1].(string), r[2].(string)}
+		if old, ok := out[k]; !ok || r[ct].(time.Time).After(old[ct].(time.Time)) {
+			out[k] = r
+		}
+	}
+	return out
+}
+
+// jobIdentity is what the team rules see of a jobs row.
+func jobIdentity(r []any) identity {
+	s := func(name string) string {
+		v, _ := r[col(tJobs, name)].(string)
+		return v
+	}
+	tags, _ := r[col(tJobs, "tags")].(map[string]string)
+	return identity{workspaceID: s("workspace_id"), jobID: s("job_id"), name: s("name"),
+		runAs: s("run_as_user_name"), creator: s("creator_user_name"), tags: tags}
+}
+
+func TestIncidentsRecorded(t *testing.T) {
+	d := fixture(t, "example.yaml", exampleConfig(true))
+	r, err := newRules(d.spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	for _, in := range d.incidents {
+		kinds = append(kinds, in.Kind)
+	}
+	if !slices.Equal(kinds, incidentKinds) {
+		t.Fatalf("incidents %v, want %v", kinds, incidentKinds)
+	}
+	jobs := latestJobs(d)
+	families := map[string]string{"sla_deadline_miss": "sla_breach", "failure_streak": "job_failure", "cost_spike": "cost_anomaly",
+		"idle_cluster": "cluster_idle", "duration_outlier": "duration_anomaly", "budget_overrun": "budget"}
+	yesterday := time.Date(2026, 3, 17, 0, 0, 0, 0, time.UTC)
+	for _, in := range d.incidents {
+		if in.Family != families[in.Kind] || in.Detail == "" || in.Date.IsZero() {
+			t.Errorf("incident %+v", in)
+		}
+		switch in.Kind {
+		case "idle_cluster":
+			if in.ClusterID == "" || in.Team != "unassigned" || !in.Date.Equal(yesterday) {
+				t.Errorf("idle incident %+v", in)
+			}
+		case "budget_overrun":
+			if in.Team != "marketing" { // the last team with a budget
+				t.Errorf("budget incident for %s", in.Team)
+			}
+		default:
+			row, ok := jobs[[2]string{in.WorkspaceID, in.JobID}]
+			if !ok {
+				t.Errorf("%s: no job %s/%s", in.Kind, in.WorkspaceID, in.JobID)
+				continue
+			}
+			a := jobIdentity(row)
+			if want := r.team(&a); in.Team != want || a.name != in.JobName {
+				t.Errorf("%s: team %s name %s, oracle says %s for %s", in.Kind, in.Team, in.JobName, want, a.name)
+			}
+		}
+	}
+	if in := d.incidents[0]; in.SLA != "revenue-ready-by-8" || in.JobName != "revenue_daily" {
+		t.Errorf("sla incident %+v", in)
+	}
+}
+
+func TestCleanDatasetHasNoIncidents(t *testing.T) {
+	d := fixture(t, "example.yaml", exampleConfig(false))
+	if len(d.incidents) != 0 {
+		t.Fatalf("clean dataset recorded %v", d.incidents)
+	}
+}
+
+// runs groups job_run_timeline rows by run.
+type runRows struct {
+	ws, job, id string
+	rows        [][]any
+}
+
+func groupRuns(d *dataset) []*runRows {
+	byID := map[string]*runRows{}
+	var out []*runRows
+	for _, r := range d.c.rows[tRunTimeline] {
+		id := r[3].(string)
+		g := byID[id]
+		if g == nil {
+			g = &runRows{ws: r[1].(string), job: r[2].(string), id: id}
+			byID[id] = g
+			out = append(out, g)
+		}
+		g.rows = append(g.rows, r)
+	}
+	ps := col(tRunTimeline, "period_start_time")
+	for _, g := range out {
+		slices.SortFunc(g.rows, func(a, b []any) int { return a[ps].(time.Time).Compare(b[ps].(time.Time)) })
+	}
+	return out
+}
+
+func TestTimelineShape(t *testing.T) {
+	for _, incidents := range []bool{false, true} {
+		d := fixture(t, "example.yaml", exampleConfig(incidents))
+		for _, table := range []string{tRunTimeline, tTaskTimline} {
+			ps, pe, rs := col(table, "period_start_time"), col(table, "period_end_time"), col(table, "result_state")
+			owner := map[string][3]string{}
+			byRun := map[string][][]any{}
+			for _, r := range d.c.rows[table] {
+				s, e := r[ps].(time.Time), r[pe].(time.Time)
+				if !e.After(s) || e.After(s.Truncate(time.Hour).Add(time.Hour)) || e.After(asOf) {
+					t.Fatalf("%s: slice %v-%v crosses a clock hour or AsOf", table, s, e)
+				}
+				k := [3]string{r[1].(string), r[2].(string), ""}
+				if table == tTaskTimline {
+					k[2] = r[col(table, "job_run_id")].(string)
+				}
+				id := r[3].(string)
+				if o, ok := owner[id]; ok && o != k {
+					t.Fatalf("%s: run_id %s in %v and %v", table, id, o, k)
+				}
+				owner[id] = k
+				byRun[id] = append(byRun[id], r)
+			}
+			for id, rows := range byRun {
+				slices.SortFunc(rows, func(a, b []any) int { return a[ps].(time.Time).Compare(b[ps].(time.Time)) })
+				for i, r := range rows {
+					end := r[pe].(time.Time)
+					if i+1 < len(rows) {
+						next := rows[i+1][ps].(time.Time)
+						contiguous := next.Equal(end)
+						if contiguous && r[rs] != nil {
+							t.Fatalf("%s %s: a slice before the end carries result_state", table, id)
+						}
+						if !contiguous && (r[rs] == nil || next.Before(end)) {
+							t.Fatalf("%s %s: gap after a slice without result_state", table, id)
+						}
+						if contiguous && !end.Equal(end.Truncate(time.Hour)) {
+							t.Fatalf("%s %s: slice ends at %v, not at a clock hour", table, id, end)
+						}
+					} else if r[rs] == nil && !end.Equal(asOf) {
+						t.Fatalf("%s %s: last slice has no result_state", table, id)
+					}
+				}
+			}
+			if table == tRunTimeline {
+				for _, r := range d.c.rows[tTaskTimline] {
+					if _, ok := owner[r[3].(string)]; ok {
+						t.Fatalf("task run id %s is also a job run id", r[3])
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestCleanInvariants(t *testing.T) {
+	d := fixture(t, "example.yaml", exampleConfig(false))
+	v := newView(d)
+	for _, rn := range v.runs {
+		if rn.finished && isFailure(rn.state) && rn.end.After(asOf.Add(-quietAge)) {
+			t.Errorf("clean run %s of %s failed at %v", rn.id, rn.job, rn.end)
+		}
+	}
+	// Every SLA job meets its deadline on every listed day of the history.
+	r := v.rules
+	checked := 0
+	for i := range r.slas {
+		sl := &r.slas[i]
+		if !sl.hasDeadline {
+			continue
+		}
+		for _, k := range v.selected(i) {
+			for day := v.first.AddDate(0, 0, 1); !day.After(v.today); day = day.AddDate(0, 0, 1) {
+				if !sl.days[day.Weekday()] || v.atOffset(day, sl.deadline).After(asOf) {
+					continue
+				}
+				checked++
+				if !v.deadlineMet(k, day, sl.deadline) {
+					t.Errorf("SLA %s: job %v missed %s on %s", sl.name, k, fmtOffset(sl.deadline), day.Format(time.DateOnly))
+				}
+			}
+		}
+	}
+	if checked < 20 {
+		t.Errorf("only %d deadline days checked", checked)
+	}
+	// The jobs under an SLA with max_duration never come close to it.
+	for i := range r.slas {
+		sl := &r.slas[i]
+		for _, k := range v.selected(i) {
+			for _, rn := range v.byJob[k] {
+				if sl.maxDur > 0 && rn.finished && rn.end.Sub(rn.start) > sl.maxDur*8/10 {
+					t.Errorf("SLA %s: run %s lasted %v", sl.name, rn.id, rn.end.Sub(rn.start))
+				}
+				if rn.finished && rn.state != "SUCCEEDED" {
+					t.Errorf("SLA %s: run %s ended %s", sl.name, rn.id, rn.state)
+				}
+			}
+		}
+	}
+}
+
+// TestDetectors runs the alert families' definitions in Go: the clean data
+// trips none, and the incident data trips exactly the recorded incidents.
+func TestDetectors(t *testing.T) {
+	type variant struct {
+		spec string
+		cfg  Config
+	}
+	edgeAt := time.Date(2026, 6, 10, 20, 5, 0, 0, time.UTC) // 01:35 in Kolkata
+	variants := []variant{
+		{"example.yaml", exampleConfig(false)},
+		{"example.yaml", exampleConfig(true)},
+		{"edge.yaml", Config{Seed: 3, Jobs: 40, AsOf: edgeAt}},
+		{"edge.yaml", Config{Seed: 3, Jobs: 40, AsOf: edgeAt, Incidents: true}},
+	}
+	if !testing.Short() {
+		for _, name := range []string{"example.yaml", "multi_workspace.yaml", "minimal.yaml"} {
+			for i, at := range []time.Time{
+				time.Date(2026, 3, 30, 7, 15, 0, 0, time.UTC), // the Monday after Europe's DST switch
+				time.Date(2026, 3, 8, 23, 50, 0, 0, time.UTC), // a Sunday, just before New York's switch
+				time.Date(2026, 5, 2, 0, 40, 0, 0, time.UTC),  // early in a month
+			} {
+				for _, inc := range []bool{false, true} {
+					variants = append(variants, variant{name, Config{Seed: int64(11 + i), Jobs: 80, AsOf: at, NodeGrainMinutes: 30, Incidents: inc}})
+				}
+			}
+		}
+	}
+	for _, vr := range variants {
+		t.Run(fmt.Sprintf("%s/%s/incidents=%v", vr.spec, vr.cfg.AsOf.Format("2006-01-02T15:04"), vr.cfg.Incidents), func(t *testing.T) {
+			d := fixture(t, vr.spec, vr.cfg)
+			v := newView(d)
+			fired := v.detect()
+			want := map[string]bool{}
+			for _, in := range d.incidents {
+				want[in.Family+" "+incidentKey(in)] = true
+			}
+			for k := range want {
+				if !fired[k] {
+					t.Errorf("incident not detected: %s", k)
+				}
+			}
+			for _, k := range sortedKeys(fired) {
+				if !want[k] {
+					t.Errorf("false alarm: %s (%s)", k, v.why[k])
+				}
+			}
+			for _, e := range d.c.errs {
+				t.Error(e)
+			}
+			want6 := map[string]int{"example.yaml": 6, "edge.yaml": 5, "minimal.yaml": 4} // edge: its last budget team has no jobs
+			if n, ok := want6[vr.spec]; ok && vr.cfg.Incidents && len(d.incidents) != n {
+				t.Errorf("%d incidents, want %d", len(d.incidents), n)
+			}
+		})
+	}
+}
+
+func TestLargeDataset(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1000 jobs x 90 days")
+	}
+	s := loadSpec(t, "example.yaml")
+	counts := map[string]int{}
+	sink := sinkFunc(func(table string, row []any) error {
+		if len(row) != len(tableTypes()[table]) {
+			return fmt.Errorf("%s: %d values", table, len(row))
+		}
+		counts[table]++
+		return nil
+	})
+	start := time.Now()
+	inc, err := Generate(s, Config{Seed: 1, Jobs: 1000, Days: 90, AsOf: asOf, NodeGrainMinutes: 60, Incidents: true}, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("1000 jobs x 90 days at grain 60: %v, %d incidents", time.Since(start), len(inc))
+	total := 0
+	for _, table := range sortedKeys(counts) {
+		t.Logf("%-40s %9d", table, counts[table])
+		total += counts[table]
+	}
+	t.Logf("%-40s %9d", "total", total)
+	if len(inc) != 6 {
+		t.Errorf("%d incidents, want 6", len(inc))
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	s := loadSpec(t, "minimal.yaml")
+	for _, cfg := range []Config{{}, {AsOf: asOf, Jobs: -1}, {AsOf: asOf, NodeGrainMinutes: -5}} {
+		if _, err := Generate(s, cfg, newCollector(false, false)); err == nil {
+			t.Errorf("%+v: no error", cfg)
+		}
+	}
+	failing := sinkFunc(func(string, []any) error { return fmt.Errorf("disk full") })
+	if _, err := Generate(s, Config{AsOf: asOf, Jobs: 3, Days: 2}, failing); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("sink error not returned: %v", err)
+	}
+}
+
+type sinkFunc func(string, []any) error
+
+func (f sinkFunc) Append(t string, r []any) error { return f(t, r) }
+
+func TestNameFor(t *testing.T) {
+	for _, expr := range []string{"^platform_", "(?i)report", "^(ingest|raw)_", "^ingest_.*_hourly$", "^ds_[a-z]+$", `^etl\d{2}_`} {
+		re := mustCompile(t, expr)
+		name, ok := nameFor(re, "orders_load")
+		if !ok || !re.MatchString(name) {
+			t.Errorf("%s: %q %v", expr, name, ok)
+		}
+	}
+}
+
+type countingSink struct{ n int }
+
+func (c *countingSink) Append(string, []any) error { c.n++; return nil }
+
+func BenchmarkGenerate(b *testing.B) {
+	s := loadSpec(b, "example.yaml")
+	for b.Loop() {
+		var c countingSink
+		if _, err := Generate(s, Config{Seed: 1, Jobs: 1000, Days: 90, AsOf: asOf, NodeGrainMinutes: 60, Incidents: true}, &c); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(c.n), "rows/op")
+	}
+}

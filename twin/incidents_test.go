@@ -1,0 +1,117 @@
+package twin_test
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/dbmon/dbmon/synth"
+	"github.com/dbmon/dbmon/twin"
+)
+
+// matches says whether a finding is the detection of an incident: the family
+// meant for it, the same team, and the same job, cluster, SLA or budget.
+func matches(f twin.Finding, in synth.Incident) bool {
+	if f.Family != in.Family || f.Team != in.Team {
+		return false
+	}
+	switch in.Kind {
+	case "sla_deadline_miss":
+		return f.Subject == in.SLA && f.JobID == in.JobID && f.WorkspaceID == in.WorkspaceID
+	case "idle_cluster":
+		return f.Subject == in.ClusterID && f.WorkspaceID == in.WorkspaceID
+	case "budget_overrun":
+		return f.Subject == in.Team
+	default: // failure_streak, cost_spike, duration_outlier
+		return f.JobID == in.JobID && f.WorkspaceID == in.WorkspaceID
+	}
+}
+
+func findings(t *testing.T, specPath string, incidents bool) ([]twin.Finding, []synth.Incident) {
+	t.Helper()
+	res := prepare(t, specPath)
+	e, err := twin.Open(asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	loader, err := e.Loader()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Five-minute node records keep the test quick; the detectors weigh
+	// records by their length, so the grain does not change what they find.
+	cfg := synth.Config{Seed: 7, Jobs: 60, Days: 45, AsOf: asOf, NodeGrainMinutes: 5, Incidents: incidents}
+	injected, err := synth.Generate(res.Spec, cfg, loader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loader.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.RunPipeline(res.Bundle, res.Files); err != nil {
+		t.Fatal(err)
+	}
+	found, err := e.Findings(res.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found, injected
+}
+
+// TestIncidentsDetected injects the synthetic incidents and asserts that
+// each is found by its family, for its team, and that nothing else is
+// flagged.
+func TestIncidentsDetected(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the pipeline on 60 jobs x 45 days")
+	}
+	found, injected := findings(t, "../specs/example.yaml", true)
+	kinds := map[string]bool{}
+	for _, in := range injected {
+		kinds[in.Kind] = true
+	}
+	for _, k := range []string{"sla_deadline_miss", "failure_streak", "cost_spike", "idle_cluster", "duration_outlier", "budget_overrun"} {
+		if !kinds[k] {
+			t.Errorf("specs/example.yaml should allow the %s incident, but synth did not inject it", k)
+		}
+	}
+	for _, in := range injected {
+		hit := false
+		for _, f := range found {
+			hit = hit || matches(f, in)
+		}
+		if !hit {
+			t.Errorf("incident not detected: %s (%s) team %s job %s: %s", in.Kind, in.Family, in.Team, in.JobID, in.Detail)
+		}
+	}
+	for _, f := range found {
+		explained := false
+		for _, in := range injected {
+			explained = explained || matches(f, in)
+		}
+		if !explained {
+			t.Errorf("false positive: %s team %s job %s subject %s: %s", f.Family, f.Team, f.JobID, f.Subject, f.Detail)
+		}
+	}
+}
+
+// TestCleanDataFlagsNothing runs every example spec on clean synthetic data:
+// no detector may fire.
+func TestCleanDataFlagsNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the pipeline on synthetic data")
+	}
+	specs, _ := filepath.Glob("../specs/*.yaml")
+	for _, path := range specs {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			found, injected := findings(t, path, false)
+			if len(injected) > 0 {
+				t.Errorf("a clean run injected %d incidents", len(injected))
+			}
+			for _, f := range found {
+				t.Errorf("flagged on clean data: %s", fmt.Sprintf("%s team %s job %s: %s", f.Family, f.Team, f.JobID, f.Detail))
+			}
+		})
+	}
+}
