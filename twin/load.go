@@ -83,7 +83,13 @@ func (e *Engine) loadFile(path, ext, table string, cols []Column) (string, error
 		}
 		reader = "read_json(" + lit + ", format = 'newline_delimited', columns = {" + strings.Join(defs, ", ") + "})"
 	}
-	rows, err := e.DB.Query("SELECT column_name FROM (DESCRIBE SELECT * FROM " + reader + ")")
+	probe := reader
+	if ext == ".json" {
+		// With declared columns the reader reports exactly those; which keys
+		// the file really has comes from an inferring read.
+		probe = "read_json(" + lit + ", format = 'newline_delimited')"
+	}
+	rows, err := e.DB.Query("SELECT column_name FROM (DESCRIBE SELECT * FROM " + probe + ")")
 	if err != nil {
 		return "", err
 	}
