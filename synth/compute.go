@@ -332,7 +332,7 @@ func (g *gen) emitShared(c *sharedCluster) {
 	if c.idleIncident && g.cfg.Incidents {
 		d := g.today.AddDate(0, 0, -1)
 		g.incidents = append(g.incidents, Incident{Kind: "idle_cluster", Family: "cluster_idle", WorkspaceID: ws,
-			ClusterID: c.id, JobName: "", Team: g.clusterTeam(c), Date: d,
+			ClusterID: c.id, Team: g.clusterTeam(c), Date: d,
 			Detail: fmt.Sprintf("All-purpose cluster %s (%s) was up 3 hours from 19:00 local with no task runs at 1-4%% CPU.", c.name, c.id)})
 	}
 }

@@ -82,7 +82,8 @@ type job struct {
 	missDate    time.Time
 
 	sched        schedKind
-	hour, minute int
+	hour, minute int           // local start (daily) or minute past the hour
+	lead         time.Duration // deadline jobs start this long before the deadline
 	dur          time.Duration // nominal; each run is within ±10%
 	setup        time.Duration
 	timeout      time.Duration
@@ -233,8 +234,8 @@ func (g *gen) aim(t *teamRule, k int, name string, re *regexp.Regexp, tags map[s
 		merged["owner"] = t.name
 	}
 	for _, key := range sortedKeys(tags) {
-		if v, ok := merged[key]; ok && v != tags[key] && t.tags[key] != "" {
-			return identity{}, false
+		if v, ok := t.tags[key]; ok && v != tags[key] {
+			return identity{}, false // the team's tags and the SLA's disagree
 		}
 		merged[key] = tags[key]
 	}
@@ -318,7 +319,7 @@ func (g *gen) addTeamJob(t *teamRule, k int) {
 	g.addJob(a, "")
 }
 
-func (g *gen) planJobs() error {
+func (g *gen) planJobs() {
 	// Jobs the SLAs name exactly come first: they must exist.
 	for i, sl := range g.r.slas {
 		for _, n := range sl.names {
@@ -391,7 +392,6 @@ func (g *gen) planJobs() error {
 		g.planHistory(j, share(0.03), share(0.02))
 		g.planRows(j)
 	}
-	return nil
 }
 
 // assignIDs numbers jobs per workspace, avoiding ids the spec names.
@@ -611,9 +611,8 @@ func (g *gen) planCompute() {
 		switch {
 		case j.hasDeadline:
 			start := max(j.deadline-90*time.Minute, 5*time.Minute)
-			j.hour, j.minute = int(start/time.Hour), int(start%time.Hour/time.Minute)
-			room := j.deadline - start
-			j.dur = min(minutes(20, 50, r), time.Duration(float64(room)*0.6/1.1))
+			j.hour, j.minute, j.lead = int(start/time.Hour), int(start%time.Hour/time.Minute), j.deadline-start
+			j.dur = min(minutes(20, 50, r), time.Duration(float64(j.lead)*0.6/1.1))
 		case j.role == roleOutlier:
 			j.sched, j.minute, j.dur = hourly, r.IntN(60), minutes(6, 10, r)
 		case j.role == roleStreak:

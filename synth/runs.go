@@ -129,27 +129,34 @@ func (j *job) nameAt(t time.Time) string {
 
 // startsOn appends the job's scheduled start times on local date d.
 func (g *gen) startsOn(j *job, d time.Time, r *rand.Rand, out []time.Time) []time.Time {
-	local := func(h, m int) {
+	// Several starts a day skip a wall time a DST switch removes (its
+	// neighbour runs anyway); a daily start moves with the clock instead.
+	local := func(h, m int, skipMissing bool) {
 		t := time.Date(d.Year(), d.Month(), d.Day(), h, m, 0, 0, g.loc)
-		if t.Hour() == h { // skip wall times a DST switch removes
+		if t.Hour() == h || !skipMissing {
 			out = append(out, t.UTC().Add(time.Duration(r.IntN(15))*time.Second))
 		}
 	}
 	switch j.sched {
 	case hourly:
 		for h := range 24 {
-			local(h, j.minute)
+			local(h, j.minute, true)
 		}
 	case every4h:
 		for h := 0; h < 24; h += 4 {
-			local(h, j.minute)
+			local(h, j.minute, true)
 		}
 	case daily:
-		local(j.hour, j.minute)
+		if j.hasDeadline {
+			// a fixed lead before the deadline instant, even on a DST day
+			out = append(out, g.atOffset(d, j.deadline).Add(-j.lead+time.Duration(r.IntN(15))*time.Second))
+		} else {
+			local(j.hour, j.minute, false)
+		}
 	case adhoc:
 		u, h, m := r.Float64(), 8+r.IntN(10), r.IntN(60)
 		if u < 0.4 {
-			local(h, m)
+			local(h, m, false)
 		}
 	}
 	return out

@@ -206,9 +206,7 @@ func plan(s *spec.Spec, cfg Config) (*gen, error) {
 
 	g.planWorkspaces()
 	g.planPrices()
-	if err := g.planJobs(); err != nil {
-		return nil, err
-	}
+	g.planJobs()
 	g.scaleBudgets()
 	return g, nil
 }
