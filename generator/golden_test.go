@@ -191,8 +191,9 @@ func TestOutputParses(t *testing.T) {
 }
 
 // checkInterpolationQuoted requires every ${...} in YAML to sit inside a
-// double-quoted scalar: unquoted, it breaks flow-style YAML and reads as a
-// mapping in some positions (bundle-format.md pitfall 17).
+// double-quoted scalar or a literal block (an alert's query_text): plain, it
+// breaks flow-style YAML and reads as a mapping in some positions
+// (bundle-format.md pitfall 17).
 func checkInterpolationQuoted(t *testing.T, name string, data []byte) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -200,7 +201,7 @@ func checkInterpolationQuoted(t *testing.T, name string, data []byte) {
 	}
 	var walk func(n *yaml.Node)
 	walk = func(n *yaml.Node) {
-		if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") && n.Style != yaml.DoubleQuotedStyle {
+		if n.Kind == yaml.ScalarNode && strings.Contains(n.Value, "${") && n.Style != yaml.DoubleQuotedStyle && n.Style != yaml.LiteralStyle {
 			t.Errorf("%s:%d:%d: interpolation %q is not double-quoted", name, n.Line, n.Column, n.Value)
 		}
 		for _, c := range n.Content {

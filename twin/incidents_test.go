@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/dbmon/dbmon/generator"
 	"github.com/dbmon/dbmon/synth"
 	"github.com/dbmon/dbmon/twin"
 )
@@ -27,7 +28,21 @@ func matches(f twin.Finding, in synth.Incident) bool {
 	}
 }
 
+// scenario is one synthetic run: what was injected, what the detectors
+// found, and how every alert of the bundle evaluated.
+type scenario struct {
+	res      *generator.Result
+	found    []twin.Finding
+	alerts   []twin.AlertResult
+	injected []synth.Incident
+}
+
 func findings(t *testing.T, specPath string, incidents bool) ([]twin.Finding, []synth.Incident) {
+	sc := runScenario(t, specPath, incidents)
+	return sc.found, sc.injected
+}
+
+func runScenario(t *testing.T, specPath string, incidents bool) scenario {
 	t.Helper()
 	res := prepare(t, specPath)
 	e, err := twin.Open(asOf)
@@ -56,7 +71,11 @@ func findings(t *testing.T, specPath string, incidents bool) ([]twin.Finding, []
 	if err != nil {
 		t.Fatal(err)
 	}
-	return found, injected
+	alerts, err := e.EvaluateAlerts(res.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return scenario{res: res, found: found, alerts: alerts, injected: injected}
 }
 
 // TestIncidentsDetected injects the synthetic incidents and asserts that
@@ -105,13 +124,62 @@ func TestCleanDataFlagsNothing(t *testing.T) {
 	specs, _ := filepath.Glob("../specs/*.yaml")
 	for _, path := range specs {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			found, injected := findings(t, path, false)
-			if len(injected) > 0 {
-				t.Errorf("a clean run injected %d incidents", len(injected))
+			sc := runScenario(t, path, false)
+			if len(sc.injected) > 0 {
+				t.Errorf("a clean run injected %d incidents", len(sc.injected))
 			}
-			for _, f := range found {
+			for _, f := range sc.found {
 				t.Errorf("flagged on clean data: %s", fmt.Sprintf("%s team %s job %s: %s", f.Family, f.Team, f.JobID, f.Detail))
+			}
+			for _, a := range sc.alerts {
+				if a.Fired {
+					t.Errorf("alert %s fired on clean data: %v", a.Key, a.Rows)
+				}
 			}
 		})
 	}
+}
+
+// TestAlertsFireForIncidents evaluates every alert resource of
+// specs/example.yaml on the incident scenario: each incident fires an alert
+// of its family whose routing covers the incident's team, and every row of
+// every fired alert is one of the incidents.
+func TestAlertsFireForIncidents(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the pipeline on 60 jobs x 45 days")
+	}
+	sc := runScenario(t, "../specs/example.yaml", true)
+	byKey := map[string]int{}
+	for i, a := range sc.res.Bundle.Alerts {
+		byKey[a.Key] = i
+	}
+	for _, in := range sc.injected {
+		fired := false
+		for _, r := range sc.alerts {
+			a := sc.res.Bundle.Alerts[byKey[r.Key]]
+			if r.Fired && r.Family == in.Family && a.Covers(in.Team) {
+				fired = true
+			}
+		}
+		if !fired {
+			t.Errorf("no %s alert covering team %s fired for the %s incident: %s", in.Family, in.Team, in.Kind, in.Detail)
+		}
+	}
+	fired := 0
+	for _, r := range sc.alerts {
+		if !r.Fired {
+			continue
+		}
+		fired++
+		for _, row := range r.Rows {
+			explained := false
+			for _, in := range sc.injected {
+				explained = explained || matches(row, in)
+			}
+			if !explained {
+				t.Errorf("alert %s fired on a row that is no incident: %+v", r.Key, row)
+			}
+		}
+	}
+	t.Logf("%d of %d alerts fired for %d incidents", fired, len(sc.alerts), len(sc.injected))
 }

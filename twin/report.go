@@ -33,32 +33,39 @@ func (e *Engine) Findings(b *model.Bundle) ([]Finding, error) {
 	}
 	var out []Finding
 	for _, q := range queries {
-		st, err := Translate(q.SQL, Context{AsOf: e.AsOf})
+		rows, err := e.findingRows(q.SQL)
 		if err != nil {
 			return nil, fmt.Errorf("finding %s: %w", q.Family, err)
 		}
-		rows, err := e.DB.Query(st.SQL + " ORDER BY team, workspace_id, job_id, subject")
-		if err != nil {
-			return nil, fmt.Errorf("finding %s: %w", q.Family, err)
-		}
-		for rows.Next() {
-			var f Finding
-			var team, ws, job, name, subject, detail sql.NullString
-			var value, threshold sql.NullFloat64
-			if err := rows.Scan(&f.Family, &team, &ws, &job, &name, &subject, &value, &threshold, &detail); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("finding %s: %w", q.Family, err)
-			}
-			f.Team, f.WorkspaceID, f.JobID, f.JobName = team.String, ws.String, job.String, name.String
-			f.Subject, f.Detail, f.Value, f.Threshold = subject.String, detail.String, value.Float64, threshold.Float64
-			out = append(out, f)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+		out = append(out, rows...)
 	}
 	return out, nil
+}
+
+// findingRows runs a query of the findings' shape, in a stable order.
+func (e *Engine) findingRows(databricksSQL string) ([]Finding, error) {
+	st, err := Translate(databricksSQL, Context{AsOf: e.AsOf})
+	if err != nil {
+		return nil, err
+	}
+	rows, err := e.DB.Query("SELECT * FROM (" + st.Query + ") ORDER BY family, team, workspace_id, job_id, subject")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Finding
+	for rows.Next() {
+		var f Finding
+		var team, ws, job, name, subject, detail sql.NullString
+		var value, threshold sql.NullFloat64
+		if err := rows.Scan(&f.Family, &team, &ws, &job, &name, &subject, &value, &threshold, &detail); err != nil {
+			return nil, err
+		}
+		f.Team, f.WorkspaceID, f.JobID, f.JobName = team.String, ws.String, job.String, name.String
+		f.Subject, f.Detail, f.Value, f.Threshold = subject.String, detail.String, value.Float64, threshold.Float64
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }
 
 // KPIValue is one row of kpi_values.
@@ -215,4 +222,43 @@ func (e *Engine) Query(databricksSQL string) ([][]any, error) {
 		out = append(out, vals)
 	}
 	return out, rows.Err()
+}
+
+// AlertResult is one alert evaluated on the twin: its query run as the
+// deployed alert would run it, fired when it returns a row.
+type AlertResult struct {
+	Key       string    `json:"key"`
+	Family    string    `json:"family"`
+	Team      string    `json:"team,omitempty"` // the team the alert is limited to; "" for all or other teams
+	SLA       string    `json:"sla,omitempty"`
+	KPI       string    `json:"kpi,omitempty"`
+	Fired     bool      `json:"fired"`
+	Value     float64   `json:"value"` // the evaluated value: COUNT(subject)
+	Threshold float64   `json:"threshold"`
+	Rows      []Finding `json:"rows"`
+}
+
+// EvaluateAlerts runs every alert of the bundle on the built tables.
+func (e *Engine) EvaluateAlerts(b *model.Bundle) ([]AlertResult, error) {
+	var out []AlertResult
+	for _, a := range b.Alerts {
+		q, err := render.AlertQuery(b, a, "")
+		if err != nil {
+			return nil, err
+		}
+		rows, err := e.findingRows(q)
+		if err != nil {
+			return nil, fmt.Errorf("alert %s: %w", a.Key, err)
+		}
+		r := AlertResult{Key: a.Key, Family: a.Family, SLA: a.SLA, KPI: a.KPI, Rows: rows,
+			Value: float64(len(rows)), Fired: len(rows) > 0}
+		if len(a.Teams) == 1 {
+			r.Team = a.Teams[0]
+		}
+		if r.Rows == nil {
+			r.Rows = []Finding{}
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }

@@ -45,7 +45,9 @@ system.<schema>.<table>.parquet|json|csv (e.g. system.billing.usage.parquet).
 
 --as-of fixes "now" (RFC 3339 or YYYY-MM-DD[THH:MM]); it defaults to the
 current hour. --export DIR writes every silver and gold table as CSV, plus
-kpis.json, findings.json and, for synthetic data, incidents.json.`,
+kpis.json, findings.json, alerts.json (each alert of the bundle: whether it
+would fire, its value and threshold, the offending rows) and, for synthetic
+data, incidents.json.`,
 		Example: `  dbmon preview specs/example.yaml --synthetic --as-of 2026-11-27T12:00:00Z
   dbmon preview --data ./export --export ./preview-out`,
 		Args: cobra.MaximumNArgs(1),
@@ -147,6 +149,10 @@ func runPreview(stdout, stderr io.Writer, path string, o previewOptions) error {
 	if err != nil {
 		return err
 	}
+	alerts, err := e.EvaluateAlerts(res.Bundle)
+	if err != nil {
+		return err
+	}
 
 	w := stdout
 	fmt.Fprintf(w, "dbmon preview: %s on %s, as of %s\n", path, source, asOf.Format("2006-01-02 15:04 MST"))
@@ -172,6 +178,18 @@ func runPreview(stdout, stderr io.Writer, path string, o previewOptions) error {
 	for _, f := range findings {
 		fmt.Fprintf(w, "  %-17s %-16s %s\n", f.Family, orDash(f.Team), f.Detail)
 	}
+	fired := 0
+	for _, a := range alerts {
+		if a.Fired {
+			fired++
+		}
+	}
+	fmt.Fprintf(w, "\nAlerts (%d of %d would fire)\n", fired, len(alerts))
+	for _, a := range alerts {
+		if a.Fired {
+			fmt.Fprintf(w, "  %-50s %d finding(s)\n", a.Key, len(a.Rows))
+		}
+	}
 	if o.synthetic {
 		fmt.Fprintf(w, "\nInjected incidents (%d)\n", len(incidents))
 		for _, in := range incidents {
@@ -187,6 +205,12 @@ func runPreview(stdout, stderr io.Writer, path string, o previewOptions) error {
 			findings = []twin.Finding{}
 		}
 		if err := writeJSON(filepath.Join(o.export, "findings.json"), findings); err != nil {
+			return err
+		}
+		if alerts == nil {
+			alerts = []twin.AlertResult{}
+		}
+		if err := writeJSON(filepath.Join(o.export, "alerts.json"), alerts); err != nil {
 			return err
 		}
 		if o.synthetic {

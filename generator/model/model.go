@@ -32,6 +32,7 @@ type Bundle struct {
 	Dashboards  []string
 	Monitor     Monitor
 	Tables      []PipelineTable // silver and gold
+	Alerts      []Alert         // sorted by key
 }
 
 // Target is a deployment target.
@@ -192,6 +193,9 @@ func Build(s *spec.Spec) (*Bundle, error) {
 	b.Bronze = BronzeTables()
 	b.Tables = PipelineTables()
 	b.Monitor = buildMonitor(s)
+	if err := b.buildAlerts(s); err != nil {
+		return nil, err
+	}
 	return b, nil
 }
 

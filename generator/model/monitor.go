@@ -95,6 +95,7 @@ type AlertSettings struct {
 // Defaults of the alert families (spec-v1.md).
 const (
 	DefaultSigma          = 3
+	DefaultMinDailyCost   = 50
 	DefaultBaselineDays   = 28
 	DefaultBaselineRuns   = 20
 	DefaultIdleMaxCPU     = 10
@@ -198,13 +199,13 @@ func buildMonitor(s *spec.Spec) Monitor {
 	}
 
 	a := s.Alerts
-	m.Alerts = AlertSettings{CostSigma: DefaultSigma, CostBaselineDays: DefaultBaselineDays,
+	m.Alerts = AlertSettings{CostSigma: DefaultSigma, CostBaselineDays: DefaultBaselineDays, CostMinDaily: DefaultMinDailyCost,
 		DurationSigma: DefaultSigma, DurationBaseline: DefaultBaselineRuns,
 		IdleMaxCPU: DefaultIdleMaxCPU, IdleMinMinutes: DefaultIdleMinMinutes, BudgetWarnPct: DefaultBudgetWarnPct}
 	if c := a.CostAnomaly; c != nil {
 		m.Alerts.CostSigma = orFloat(c.ThresholdSigma, DefaultSigma)
 		m.Alerts.CostBaselineDays = orInt(c.BaselineDays, DefaultBaselineDays)
-		m.Alerts.CostMinDaily = orFloat(c.MinDailyCost, 0)
+		m.Alerts.CostMinDaily = orFloat(c.MinDailyCost, DefaultMinDailyCost)
 	}
 	if d := a.DurationAnomaly; d != nil {
 		m.Alerts.DurationSigma = orFloat(d.ThresholdSigma, DefaultSigma)

@@ -22,7 +22,8 @@ func SQLNumber(f float64) string {
 	return "CAST(" + strconv.FormatFloat(f, 'f', -1, 64) + " AS DOUBLE)"
 }
 
-func sqlList(values []string) string {
+// SQLList quotes values as a parenthesized list of SQL string literals.
+func SQLList(values []string) string {
 	q := make([]string, len(values))
 	for i, v := range values {
 		q[i] = SQLString(v)
@@ -74,7 +75,7 @@ func (r TeamRule) condition(c TeamColumns) string {
 		var who []string
 		for _, e := range []string{c.RunAs, c.Creator} {
 			if e != "" {
-				who = append(who, e+" IN "+sqlList(r.RunAs))
+				who = append(who, e+" IN "+SQLList(r.RunAs))
 			}
 		}
 		if len(who) == 0 {
@@ -83,7 +84,7 @@ func (r TeamRule) condition(c TeamColumns) string {
 		conds = append(conds, "("+strings.Join(who, " OR ")+")")
 	}
 	if len(r.Workspaces) > 0 && !unknown(c.Workspace) {
-		conds = append(conds, c.Workspace+" IN "+sqlList(r.Workspaces))
+		conds = append(conds, c.Workspace+" IN "+SQLList(r.Workspaces))
 	}
 	// coalesce: a condition on a NULL attribute does not hold, and a NULL
 	// must not fall through a CASE as if it were unknown.
@@ -116,10 +117,10 @@ func (b *Bundle) FailureClassCase(errorText, terminationCode, resultState string
 			conds = append(conds, "coalesce(regexp_like("+errorText+", "+SQLString(f.ErrorRegex)+"), FALSE)")
 		}
 		if len(f.TerminationCodes) > 0 {
-			conds = append(conds, "coalesce("+terminationCode+" IN "+sqlList(f.TerminationCodes)+", FALSE)")
+			conds = append(conds, "coalesce("+terminationCode+" IN "+SQLList(f.TerminationCodes)+", FALSE)")
 		}
 		if len(f.ResultStates) > 0 {
-			conds = append(conds, "coalesce("+resultState+" IN "+sqlList(f.ResultStates)+", FALSE)")
+			conds = append(conds, "coalesce("+resultState+" IN "+SQLList(f.ResultStates)+", FALSE)")
 		}
 		sb.WriteString("\n    WHEN " + strings.Join(conds, " AND ") + " THEN " + SQLString(f.Name))
 	}
@@ -132,11 +133,11 @@ func (s SLA) Selector() string {
 	sel := s.JobSelectorSpec
 	switch {
 	case len(sel.Names) > 0:
-		return "job_name IN " + sqlList(sel.Names)
+		return "job_name IN " + SQLList(sel.Names)
 	case sel.NameRegex != "":
 		return "coalesce(regexp_like(job_name, " + SQLString(sel.NameRegex) + "), FALSE)"
 	case len(sel.JobIDs) > 0:
-		return "job_id IN " + sqlList(sel.JobIDs)
+		return "job_id IN " + SQLList(sel.JobIDs)
 	case len(s.SelectorTags) > 0:
 		var conds []string
 		for _, kv := range s.SelectorTags {

@@ -49,3 +49,48 @@ func Findings(b *model.Bundle, prefix string) ([]Query, error) {
 	}
 	return out, nil
 }
+
+// AlertQuery is the query_text of an alert: its family's finding query,
+// limited to the alert's teams, SLA or KPI. prefix qualifies table names as
+// in Findings.
+func AlertQuery(b *model.Bundle, a model.Alert, prefix string) (string, error) {
+	queries, err := Findings(b, prefix)
+	if err != nil {
+		return "", err
+	}
+	var finding string
+	for _, q := range queries {
+		if q.Family == a.Family {
+			finding = q.SQL
+		}
+	}
+	if finding == "" {
+		return "", fmt.Errorf("alert %s: no finding query for family %s", a.Key, a.Family)
+	}
+	var where []string
+	switch {
+	case len(a.Teams) > 0:
+		where = append(where, "team IN "+model.SQLList(a.Teams))
+	case len(a.ExcludeTeams) > 0:
+		where = append(where, "coalesce(team, '') NOT IN "+model.SQLList(a.ExcludeTeams))
+	}
+	if a.SLA != "" {
+		where = append(where, "subject = "+model.SQLString(a.SLA))
+	}
+	if a.KPI != "" {
+		where = append(where, fmt.Sprintf("left(subject, %d) = %s", len(a.KPI)+1, model.SQLString(a.KPI+":")))
+	}
+	var sb strings.Builder
+	sb.WriteString("SELECT family, team, workspace_id, job_id, job_name, subject, value, threshold, detail\nFROM (\n")
+	for _, line := range strings.Split(strings.TrimRight(finding, "\n"), "\n") {
+		if line != "" {
+			line = "  " + line
+		}
+		sb.WriteString(line + "\n")
+	}
+	sb.WriteString(") finding")
+	if len(where) > 0 {
+		sb.WriteString("\nWHERE " + strings.Join(where, "\n  AND "))
+	}
+	return sb.String() + "\n", nil
+}

@@ -22,7 +22,7 @@ type File struct {
 // output path and the data the template sees, once per file.
 type FileTemplate struct {
 	Template string
-	Files    func(b *model.Bundle) []Instance
+	Files    func(b *model.Bundle) ([]Instance, error)
 }
 
 // Instance is one file a FileTemplate makes.
@@ -47,8 +47,8 @@ type pipelineTableData struct {
 // pipeline table header.
 const partials = "templates/partials/*.tmpl"
 
-func single(path string) func(b *model.Bundle) []Instance {
-	return func(b *model.Bundle) []Instance { return []Instance{{Path: path, Data: b}} }
+func single(path string) func(b *model.Bundle) ([]Instance, error) {
+	return func(b *model.Bundle) ([]Instance, error) { return []Instance{{Path: path, Data: b}}, nil }
 }
 
 // Manifest is the table of templates and the files they make.
@@ -58,6 +58,7 @@ var Manifest = []FileTemplate{
 	{Template: "templates/resources/schema.yml.tmpl", Files: single("resources/schema.yml")},
 	{Template: "templates/resources/pipeline.yml.tmpl", Files: single("resources/pipeline.yml")},
 	{Template: "templates/resources/jobs.yml.tmpl", Files: single("resources/jobs.yml")},
+	{Template: "templates/resources/alerts.yml.tmpl", Files: alertFiles},
 	{Template: "templates/pipeline/bronze_streaming.py.tmpl", Files: bronzeFiles(true)},
 	{Template: "templates/pipeline/bronze_batch.sql.tmpl", Files: bronzeFiles(false)},
 }
@@ -66,26 +67,52 @@ func init() {
 	// One template per silver and gold table, each making one file.
 	for _, t := range model.PipelineTables() {
 		name := t.Name
-		Manifest = append(Manifest, FileTemplate{Template: t.Template(), Files: func(b *model.Bundle) []Instance {
+		Manifest = append(Manifest, FileTemplate{Template: t.Template(), Files: func(b *model.Bundle) ([]Instance, error) {
 			for _, bt := range b.Tables {
 				if bt.Name == name {
-					return []Instance{{Path: bt.File(), Data: pipelineTableData{Bundle: b, Table: bt}}}
+					return []Instance{{Path: bt.File(), Data: pipelineTableData{Bundle: b, Table: bt}}}, nil
 				}
 			}
-			return nil
+			return nil, nil
 		}})
 	}
 }
 
-func bronzeFiles(streaming bool) func(b *model.Bundle) []Instance {
-	return func(b *model.Bundle) []Instance {
+// renderedAlert is an alert with its query_text.
+type renderedAlert struct {
+	Alert model.Alert
+	Query string
+}
+
+// alertFiles makes resources/alerts.yml, or nothing when the spec routes no
+// alert anywhere.
+func alertFiles(b *model.Bundle) ([]Instance, error) {
+	if len(b.Alerts) == 0 {
+		return nil, nil
+	}
+	var alerts []renderedAlert
+	for _, a := range b.Alerts {
+		q, err := AlertQuery(b, a, "${var.catalog}.${var.schema}.")
+		if err != nil {
+			return nil, err
+		}
+		alerts = append(alerts, renderedAlert{Alert: a, Query: q})
+	}
+	return []Instance{{Path: "resources/alerts.yml", Data: struct {
+		Bundle *model.Bundle
+		Alerts []renderedAlert
+	}{b, alerts}}}, nil
+}
+
+func bronzeFiles(streaming bool) func(b *model.Bundle) ([]Instance, error) {
+	return func(b *model.Bundle) ([]Instance, error) {
 		var out []Instance
 		for _, t := range b.Bronze {
 			if t.Streaming == streaming {
 				out = append(out, Instance{Path: t.File(), Data: tableData{Bundle: b, Table: t}})
 			}
 		}
-		return out
+		return out, nil
 	}
 }
 
@@ -103,7 +130,11 @@ func renderWith(fsys fs.FS, manifest []FileTemplate, b *model.Bundle) ([]File, e
 		if err != nil {
 			return nil, err
 		}
-		for _, inst := range ft.Files(b) {
+		instances, err := ft.Files(b)
+		if err != nil {
+			return nil, fmt.Errorf("template %q: %w", ft.Template, err)
+		}
+		for _, inst := range instances {
 			if prev, dup := seen[inst.Path]; dup {
 				return nil, fmt.Errorf("templates %q and %q both make %s", prev, ft.Template, inst.Path)
 			}

@@ -93,7 +93,7 @@ func (l *loader) checkRules(s *Spec) {
 		l.checkKPI(i, k, s.Dashboards != nil, generated, known)
 	}
 
-	for key, fam := range s.Alerts.families() {
+	for key, fam := range s.Alerts.Families() {
 		if fam == nil {
 			continue
 		}

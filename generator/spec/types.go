@@ -149,9 +149,9 @@ type Alerts struct {
 	Budget          *BudgetAlert          `yaml:"budget"`
 }
 
-// families returns the common settings of each configured family by key;
+// Families returns the common settings of each configured family by key;
 // a family the spec omits maps to nil.
-func (a Alerts) families() map[string]*RoutedAlert {
+func (a Alerts) Families() map[string]*RoutedAlert {
 	out := map[string]*RoutedAlert{"job_failure": a.JobFailure, "sla_breach": a.SLABreach}
 	if a.CostAnomaly != nil {
 		out["cost_anomaly"] = &a.CostAnomaly.RoutedAlert
