@@ -84,7 +84,7 @@ func Open(asOf time.Time) (*Engine, error) {
 		}
 		setup = append(setup, ddl)
 	}
-	ddl, err := createTable(model.CollectorTable.Name, toTwinColumns(model.CollectorTable.Columns))
+	ddl, err := createTable(model.CollectorTable.Name, model.CollectorTable.Columns)
 	if err != nil {
 		return nil, err
 	}
@@ -104,14 +104,6 @@ func (e *Engine) Close() error {
 	err := e.DB.Close()
 	os.RemoveAll(e.tmp)
 	return err
-}
-
-func toTwinColumns(cs []model.Column) []Column {
-	out := make([]Column, len(cs))
-	for i, c := range cs {
-		out[i] = Column{Name: c.Name, Type: c.Type, Comment: c.Comment}
-	}
-	return out
 }
 
 func createTable(name string, cols []Column) (string, error) {

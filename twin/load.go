@@ -24,7 +24,7 @@ func (e *Engine) LoadDir(dir string) ([]string, error) {
 	for _, t := range SystemTables {
 		targets[t.FullName()] = t.Columns
 	}
-	targets[model.CollectorTable.Name] = toTwinColumns(model.CollectorTable.Columns)
+	targets[model.CollectorTable.Name] = model.CollectorTable.Columns
 
 	var notes []string
 	seen := map[string]string{}

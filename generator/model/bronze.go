@@ -126,3 +126,12 @@ func (t BronzeTable) FilteredCopySQL() string {
 	}
 	return sb.String() + "\n"
 }
+
+// SourceColumns are the columns of the system table the bronze table copies.
+func (t BronzeTable) SourceColumns() []Column {
+	st, _ := SystemTableByName(t.Source)
+	return st.Columns
+}
+
+// Table is the collector's table.
+func (Collector) Table() PipelineTable { return CollectorTable }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/dbmon/dbmon/generator/model"
+	"github.com/dbmon/dbmon/generator/spec"
 )
 
 // TestFuncsLocked pins the template function map: adding or removing a
@@ -57,4 +58,58 @@ func TestQuoting(t *testing.T) {
 	if got := yamlQuote(`a "b" # c`); got != `"a \"b\" # c"` {
 		t.Errorf("yamlQuote = %s", got)
 	}
+}
+
+// TestDataDictionaryCoversEveryColumn: every column of every bronze source,
+// silver, gold and collector table is a row of docs/data_dictionary.md.
+func TestDataDictionaryCoversEveryColumn(t *testing.T) {
+	s, diags := spec.Load("t.yaml", []byte("version: 1\nbundle: {name: t, catalog: c, schema: s, warehouse: w}\n"))
+	if len(diags) > 0 {
+		t.Fatal(diags)
+	}
+	b, err := model.Build(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := Render(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc string
+	for _, f := range files {
+		if f.Path == "docs/data_dictionary.md" {
+			doc = string(f.Data)
+		}
+	}
+	section := func(table string) string {
+		i := strings.Index(doc, "\n### "+table+"\n")
+		if i < 0 {
+			t.Fatalf("no section for %s", table)
+		}
+		rest := doc[i+1:]
+		if j := strings.Index(rest[4:], "\n### "); j >= 0 {
+			rest = rest[:j+4]
+		}
+		return rest
+	}
+	check := func(table string, cols []model.Column) {
+		sec := section(table)
+		for _, c := range cols {
+			if !strings.Contains(sec, "| `"+c.Name+"` | `"+c.Type+"` |") {
+				t.Errorf("%s.%s (%s) is not in the data dictionary", table, c.Name, c.Type)
+			}
+		}
+	}
+	for _, bt := range b.Bronze {
+		check(bt.Name, bt.SourceColumns())
+	}
+	for _, pt := range b.Tables {
+		check(pt.Name, pt.Columns)
+		for _, c := range pt.Columns {
+			if c.Comment == "" {
+				t.Errorf("%s.%s has no comment", pt.Name, c.Name)
+			}
+		}
+	}
+	check(model.CollectorTable.Name, model.CollectorTable.Columns)
 }

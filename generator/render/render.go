@@ -59,6 +59,8 @@ var Manifest = []FileTemplate{
 	{Template: "templates/resources/pipeline.yml.tmpl", Files: single("resources/pipeline.yml")},
 	{Template: "templates/resources/jobs.yml.tmpl", Files: single("resources/jobs.yml")},
 	{Template: "templates/resources/alerts.yml.tmpl", Files: alertFiles},
+	{Template: "templates/docs/data_dictionary.md.tmpl", Files: single("docs/data_dictionary.md")},
+	{Template: "templates/docs/runbook.md.tmpl", Files: runbookFiles},
 	{Template: "templates/pipeline/bronze_streaming.py.tmpl", Files: bronzeFiles(true)},
 	{Template: "templates/pipeline/bronze_batch.sql.tmpl", Files: bronzeFiles(false)},
 }
@@ -102,6 +104,47 @@ func alertFiles(b *model.Bundle) ([]Instance, error) {
 		Bundle *model.Bundle
 		Alerts []renderedAlert
 	}{b, alerts}}}, nil
+}
+
+// runbookFamily is one section of the runbook.
+type runbookFamily struct {
+	Doc    model.FamilyDoc
+	Alerts []model.Alert
+	Why    string // why no alert was generated
+	Query  string
+}
+
+// runbookFiles makes docs/runbook.md: per alert family (and KPI targets)
+// what it means, what to check first, its alerts and its query.
+func runbookFiles(b *model.Bundle) ([]Instance, error) {
+	queries, err := Findings(b, b.Catalog+"."+b.Schema+".")
+	if err != nil {
+		return nil, err
+	}
+	var families []runbookFamily
+	for _, q := range queries {
+		doc := model.KPIDoc
+		for _, f := range model.Families {
+			if f.Name == q.Family {
+				doc = f.Doc
+			}
+		}
+		rf := runbookFamily{Doc: doc, Query: q.SQL,
+			Why: "the family is disabled, or neither its notify list nor any team it routes to has destinations."}
+		if q.Family == "kpi" {
+			rf.Why = "no KPI has both a target and notify."
+		}
+		for _, a := range b.Alerts {
+			if a.Family == q.Family {
+				rf.Alerts = append(rf.Alerts, a)
+			}
+		}
+		families = append(families, rf)
+	}
+	return []Instance{{Path: "docs/runbook.md", Data: struct {
+		Bundle   *model.Bundle
+		Families []runbookFamily
+	}{b, families}}}, nil
 }
 
 func bronzeFiles(streaming bool) func(b *model.Bundle) ([]Instance, error) {
