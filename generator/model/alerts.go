@@ -211,8 +211,12 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 			if len(sla.Notify) > 0 {
 				r = routing{fixed: sla.Notify}
 			}
+			before := len(b.Alerts)
 			if err := add(a, r); err != nil {
 				return err
+			}
+			if t := sla.JobSelectorSpec.Team; t != "" {
+				b.Alerts = append(b.Alerts[:before], onlyTeam(b.Alerts[before:], t)...)
 			}
 		}
 	}
@@ -229,6 +233,18 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 	}
 	sort.SliceStable(b.Alerts, func(i, j int) bool { return b.Alerts[i].Key < b.Alerts[j].Key })
 	return nil
+}
+
+// onlyTeam keeps the alerts that can see findings of team: an SLA that
+// selects a team's jobs has findings of that team only.
+func onlyTeam(alerts []Alert, team string) []Alert {
+	var out []Alert
+	for _, a := range alerts {
+		if a.Covers(team) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // alertText is the alert's custom_summary and custom_description: what
