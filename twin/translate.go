@@ -25,7 +25,7 @@ type Expectation struct{ Name, Condition, Action string } // Action: "warn", "dr
 // Statement is one translated statement.
 type Statement struct {
 	Table        string           // table a CREATE defines (lower case, unquoted, no LIVE. prefix); "" for a plain query
-	Kind         string           // "materialized_view", "streaming_table" or "query"
+	Kind         string           // "materialized_view", "streaming_table", "query" or "merge"
 	Columns      []DeclaredColumn // from the header's column list (empty if none)
 	Expectations []Expectation
 	Query        string   // the DuckDB SELECT/WITH query (no CREATE header, expectations NOT applied)
@@ -70,7 +70,11 @@ func Translate(databricksSQL string, ctx Context) (Statement, error) {
 			return Statement{}, err
 		}
 	}
-	if q >= end || !(t.isWord(q, "select", "with", "values", "from", "table") || t.isPunct(q, "(")) {
+	if st.Kind == "query" && t.isWord(q, "merge") {
+		// MERGE INTO (the collector's upsert) runs as written: DuckDB
+		// has MERGE with explicit column lists, which is what dbmon emits.
+		st.Kind = "merge"
+	} else if q >= end || !(t.isWord(q, "select", "with", "values", "from", "table") || t.isPunct(q, "(")) {
 		return Statement{}, t.errorf(q, "expected a query (SELECT, WITH, ...), found %s", t.describe(q))
 	}
 	if err := t.rewrite(q, end); err != nil {
@@ -79,7 +83,7 @@ func Translate(databricksSQL string, ctx Context) (Statement, error) {
 	st.Query = t.render(q, end)
 	st.Refs = t.refs(q, end)
 	st.SQL = st.Query
-	if st.Kind != "query" {
+	if st.Kind != "query" && st.Kind != "merge" {
 		st.SQL = st.create("TABLE")
 	}
 	return st, nil
@@ -710,7 +714,8 @@ var keywords = map[string]bool{}
 func init() {
 	for _, w := range strings.Fields(`all and any as between by case cast cube distinct else end except exists
 		extract filter from group having ilike in intersect interval is join lateral like limit not offset on or
-		over qualify rollup select sets some table then try_cast union using values when where window with within`) {
+		over qualify rollup select sets some table then try_cast union using values when where window with within
+		insert into merge matched update set`) {
 		keywords[w] = true
 	}
 }

@@ -1,6 +1,9 @@
 package model
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // BronzeTable is an incremental copy of one system table, filtered to the
 // monitored workspaces and the detail retention window. The same definition
@@ -135,3 +138,26 @@ func (t BronzeTable) SourceColumns() []Column {
 
 // Table is the collector's table.
 func (Collector) Table() PipelineTable { return CollectorTable }
+
+// MergeSQL upserts the rows of source (a table or view with the collector
+// table's columns) into target, keyed by (workspace_id, run_id,
+// task_run_id): a re-run or an overlapping window updates rows, never
+// duplicates them. Columns are listed explicitly so the statement means the
+// same on Databricks and on the twin.
+func (Collector) MergeSQL(target, source string) string {
+	t := CollectorTable
+	var on, set, cols, vals []string
+	for _, k := range t.Keys {
+		on = append(on, "t."+k+" = s."+k)
+	}
+	for _, c := range t.Columns {
+		cols = append(cols, c.Name)
+		vals = append(vals, "s."+c.Name)
+		if !slices.Contains(t.Keys, c.Name) {
+			set = append(set, c.Name+" = s."+c.Name)
+		}
+	}
+	return "MERGE INTO " + target + " AS t\nUSING " + source + " AS s\nON " + strings.Join(on, " AND ") +
+		"\nWHEN MATCHED THEN UPDATE SET\n  " + strings.Join(set, ",\n  ") +
+		"\nWHEN NOT MATCHED THEN INSERT (" + strings.Join(cols, ", ") + ")\n  VALUES (" + strings.Join(vals, ", ") + ")"
+}

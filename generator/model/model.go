@@ -46,9 +46,11 @@ type Target struct {
 	Permissions []spec.Permission
 }
 
-// Workspace is a monitored workspace.
+// Workspace is a monitored workspace. Host and TokenSecret ("scope/key") are
+// set for a workspace the collector polls remotely (hub and spoke).
 type Workspace struct {
-	ID, Name string
+	ID, Name          string
+	Host, TokenSecret string
 }
 
 // Team is an owning team, in match order.
@@ -144,7 +146,7 @@ func Build(s *spec.Spec) (*Bundle, error) {
 	}
 	b.Targets = buildTargets(s.Bundle.Targets)
 	for _, w := range s.Workspaces {
-		b.Workspaces = append(b.Workspaces, Workspace{ID: w.ID, Name: w.Name})
+		b.Workspaces = append(b.Workspaces, Workspace{ID: w.ID, Name: w.Name, Host: w.Host, TokenSecret: w.TokenSecret})
 	}
 	sort.Slice(b.Workspaces, func(i, j int) bool { return b.Workspaces[i].ID < b.Workspaces[j].ID })
 	// Teams keep spec order: it is the match order.
