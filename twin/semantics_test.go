@@ -680,6 +680,8 @@ func TestSemantics_SLADeadlineTimezone(t *testing.T) {
 	f := newFixture().
 		add(tJobs, job("100", "1", "daily_report", nil, nil)).
 		add(tRuns,
+			// Fri: the job's first run; days before it are not checked.
+			slice("100", "1", "fri", "2026-11-20T05:30", "2026-11-20T06:00", "SUCCEEDED", "SUCCESS"),
 			// Mon: ends 06:30 UTC = 07:30 Berlin, 30 min.
 			slice("100", "1", "mon", "2026-11-23T06:00", "2026-11-23T06:30", "SUCCEEDED", "SUCCESS"),
 			// Tue: ends 07:30 UTC = 08:30 Berlin: late (on time in UTC).
@@ -698,9 +700,10 @@ func TestSemantics_SLADeadlineTimezone(t *testing.T) {
 			"met": met, "breach_reason": reason}
 	}
 	expectRows(t, e, "sla_compliance", cols,
-		"period_date IN ('2026-11-21', '2026-11-23', '2026-11-24', '2026-11-25', '2026-11-26')", []R{
-			// Saturday: no deadline that day, no runs, no finished runs in the window.
-			row("2026-11-21", nil, nil, nil, nil, true, nil),
+		"period_date IN ('2026-11-19', '2026-11-21', '2026-11-23', '2026-11-24', '2026-11-25', '2026-11-26')", []R{
+			// 11-19 is before the first run: no row. Saturday: no deadline
+			// that day, no runs; the window holds Friday's success.
+			row("2026-11-21", nil, nil, true, 100.0, true, nil),
 			row("2026-11-23", true, true, true, 100.0, true, nil),
 			row("2026-11-24", false, true, true, 100.0, false, "deadline"),
 			// A weekday without a run misses the deadline; window 11-19..11-25 has 2/2.

@@ -144,11 +144,8 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 		}
 	}
 	// Findings of teams without destinations (and of unassigned jobs) must
-	// reach someone: the first destination key in sorted order.
-	var fallback []string
-	if keys := sortedKeys(s.Destinations); len(keys) > 0 {
-		fallback = keys[:1]
-	}
+	// reach someone: monitor_notify, else the first destination key.
+	fallback := monitorKeys(s)
 	settings := s.Alerts.Families()
 	add := func(base Alert, r routing) error {
 		if r.byTeam {
@@ -283,4 +280,34 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// monitorKeys are the destinations told about dbmon itself: monitor_notify,
+// else the first destination key in sorted order, else none.
+func monitorKeys(s *spec.Spec) []string {
+	if len(s.MonitorNotify) > 0 {
+		return s.MonitorNotify
+	}
+	if keys := sortedKeys(s.Destinations); len(keys) > 0 {
+		return keys[:1]
+	}
+	return nil
+}
+
+// Notification is where a job's own failures go: notification destinations
+// (webhook_notifications) and email addresses (email_notifications).
+type Notification struct {
+	DestinationIDs, Emails []string
+}
+
+func notification(s *spec.Spec, keys []string) Notification {
+	var n Notification
+	for _, k := range keys {
+		d := s.Destinations[k]
+		if d.DestinationID != "" {
+			n.DestinationIDs = append(n.DestinationIDs, d.DestinationID)
+		}
+		n.Emails = append(n.Emails, d.Emails...)
+	}
+	return n
 }

@@ -24,15 +24,19 @@ type Bundle struct {
 	Workspaces  []Workspace
 	Pipeline    Pipeline
 	RefreshJob  Job
-	Bronze      []BronzeTable
-	Teams       []Team
-	Unassigned  string
-	Retention   Retention
-	Collector   Collector
-	Dashboards  []string
-	Monitor     Monitor
-	Tables      []PipelineTable // silver and gold
-	Alerts      []Alert         // sorted by key
+	// CollectorJob runs the Jobs API collector on collector.schedule; nil
+	// when the collector is disabled. The refresh job also collects right
+	// before each refresh, so failure classes see fresh error text.
+	CollectorJob *Job
+	Bronze       []BronzeTable
+	Teams        []Team
+	Unassigned   string
+	Retention    Retention
+	Collector    Collector
+	Dashboards   []string
+	Monitor      Monitor
+	Tables       []PipelineTable // silver and gold
+	Alerts       []Alert         // sorted by key
 }
 
 // Target is a deployment target.
@@ -89,7 +93,11 @@ type Job struct {
 	Cron           string
 	Timezone       string
 	TimeoutSeconds int
-	Tags           []KV
+	// HealthSeconds is the RUN_DURATION_SECONDS health rule: a run longer
+	// than this warns Notify before the timeout kills it.
+	HealthSeconds int
+	Notify        Notification // the job's own failures and slow runs
+	Tags          []KV
 }
 
 // Configuration keys the pipeline sources read. They are set on the pipeline
@@ -191,6 +199,20 @@ func Build(s *spec.Spec) (*Bundle, error) {
 		Timezone:       b.Timezone,
 		TimeoutSeconds: refreshTimeout(refresh),
 		Tags:           []KV{{"app", "dbmon"}, {"dbmon_bundle", b.Name}},
+	}
+	b.RefreshJob.HealthSeconds = b.RefreshJob.TimeoutSeconds * 3 / 4
+	b.RefreshJob.Notify = notification(s, monitorKeys(s))
+	if b.Collector.Enabled {
+		b.CollectorJob = &Job{
+			Key:            b.Key + "_collector",
+			Name:           b.Name + " Jobs API collector",
+			Cron:           b.Collector.Cron,
+			Timezone:       b.Timezone,
+			TimeoutSeconds: 30 * 60,
+			HealthSeconds:  15 * 60,
+			Notify:         b.RefreshJob.Notify,
+			Tags:           b.RefreshJob.Tags,
+		}
 	}
 	b.Bronze = BronzeTables()
 	b.Tables = PipelineTables()

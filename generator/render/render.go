@@ -9,6 +9,7 @@ import (
 	"text/template"
 
 	"github.com/dbmon/dbmon"
+	"github.com/dbmon/dbmon/generator/dashboard"
 	"github.com/dbmon/dbmon/generator/model"
 )
 
@@ -59,6 +60,8 @@ var Manifest = []FileTemplate{
 	{Template: "templates/resources/pipeline.yml.tmpl", Files: single("resources/pipeline.yml")},
 	{Template: "templates/resources/jobs.yml.tmpl", Files: single("resources/jobs.yml")},
 	{Template: "templates/resources/alerts.yml.tmpl", Files: alertFiles},
+	{Template: "templates/resources/dashboards.yml.tmpl", Files: dashboardResources},
+	{Template: "templates/collector/retention.py.tmpl", Files: withCollector("src/collector/retention.py")},
 	{Template: "templates/docs/data_dictionary.md.tmpl", Files: single("docs/data_dictionary.md")},
 	{Template: "templates/docs/runbook.md.tmpl", Files: runbookFiles},
 	{Template: "templates/pipeline/bronze_streaming.py.tmpl", Files: bronzeFiles(true)},
@@ -77,6 +80,31 @@ func init() {
 			}
 			return nil, nil
 		}})
+	}
+}
+
+// dashboardResources makes resources/dashboards.yml for the dashboards that
+// package dashboard builds (their .lvdash.json files are added by Render).
+func dashboardResources(b *model.Bundle) ([]Instance, error) {
+	files, err := dashboard.Build(b)
+	if err != nil || len(files) == 0 {
+		return nil, err
+	}
+	type resource struct{ Key, DisplayName, Path string }
+	var rs []resource
+	for _, f := range files {
+		rs = append(rs, resource{Key: b.Key + "_" + f.Name, DisplayName: f.DisplayName, Path: f.Path})
+	}
+	return []Instance{{Path: "resources/dashboards.yml", Data: struct{ Dashboards []resource }{rs}}}, nil
+}
+
+// withCollector makes path only when the collector is enabled.
+func withCollector(path string) func(b *model.Bundle) ([]Instance, error) {
+	return func(b *model.Bundle) ([]Instance, error) {
+		if !b.Collector.Enabled {
+			return nil, nil
+		}
+		return []Instance{{Path: path, Data: b}}, nil
 	}
 }
 
@@ -162,7 +190,22 @@ func bronzeFiles(streaming bool) func(b *model.Bundle) ([]Instance, error) {
 // Render executes every template of the manifest and returns the files sorted
 // by path. It fails on the first template error, naming the template.
 func Render(b *model.Bundle) ([]File, error) {
-	return renderWith(dbmon.Templates, Manifest, b)
+	files, err := renderWith(dbmon.Templates, Manifest, b)
+	if err != nil {
+		return nil, err
+	}
+	// Dashboards are JSON built from Go values (package dashboard), not
+	// templates: a template cannot keep a 6-column grid or field names
+	// consistent, and Build validates both.
+	dashboards, err := dashboard.Build(b)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range dashboards {
+		files = append(files, File{Path: d.Path, Data: d.JSON})
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	return files, nil
 }
 
 func renderWith(fsys fs.FS, manifest []FileTemplate, b *model.Bundle) ([]File, error) {

@@ -78,6 +78,7 @@ func (l *loader) checkRules(s *Spec) {
 		l.checkRegex(ptr("teams", i, "match", "job_name"), m.JobName)
 		l.checkNotify(ptr("teams", i, "notify"), t.Notify, known, false)
 	}
+	l.checkNotify(ptr("monitor_notify"), s.MonitorNotify, known, false)
 
 	l.uniqueNames("slas", len(s.SLAs), func(i int) string { return s.SLAs[i].Name }, "SLA")
 	for i, sla := range s.SLAs {

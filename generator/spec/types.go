@@ -22,6 +22,7 @@ type Spec struct {
 	Retention      Retention              `yaml:"retention"`
 	Refresh        string                 `yaml:"refresh"`
 	Dashboards     []string               `yaml:"dashboards"`
+	MonitorNotify  []string               `yaml:"monitor_notify"`
 }
 
 // Bundle names the bundle and where its tables and queries live.

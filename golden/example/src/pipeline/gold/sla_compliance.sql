@@ -41,6 +41,14 @@ runs AS (
       + second(from_utc_timestamp(end_time, '${dbmon.timezone}')) AS end_second
   FROM job_runs_enriched
 ),
+-- A job is checked from its first run in the window on: days before it
+-- existed (or before the monitor's history begins) are not breaches. A job
+-- that never ran is checked today only.
+first_runs AS (
+  SELECT workspace_id, job_id, min(run_date) AS first_date
+  FROM job_runs_enriched
+  GROUP BY workspace_id, job_id
+),
 -- slas.revenue-ready-by-8
 sla0_jobs AS (
   SELECT workspace_id, job_id, job_name, team
@@ -85,6 +93,9 @@ sla0 AS (
     ON dd.workspace_id = j.workspace_id AND dd.job_id = j.job_id AND dd.run_date = d.period_date
   LEFT JOIN sla0_success s
     ON s.workspace_id = j.workspace_id AND s.job_id = j.job_id AND s.end_date = d.period_date
+  LEFT JOIN first_runs f
+    ON f.workspace_id = j.workspace_id AND f.job_id = j.job_id
+  WHERE d.period_date >= coalesce(f.first_date, CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE))
 ),
 sla0_checks AS (
   SELECT
@@ -153,6 +164,9 @@ sla1 AS (
     ON dd.workspace_id = j.workspace_id AND dd.job_id = j.job_id AND dd.run_date = d.period_date
   LEFT JOIN sla1_success s
     ON s.workspace_id = j.workspace_id AND s.job_id = j.job_id AND s.end_date = d.period_date
+  LEFT JOIN first_runs f
+    ON f.workspace_id = j.workspace_id AND f.job_id = j.job_id
+  WHERE d.period_date >= coalesce(f.first_date, CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE))
 ),
 sla1_checks AS (
   SELECT

@@ -41,6 +41,14 @@ runs AS (
       + second(from_utc_timestamp(end_time, '${dbmon.timezone}')) AS end_second
   FROM job_runs_enriched
 ),
+-- A job is checked from its first run in the window on: days before it
+-- existed (or before the monitor's history begins) are not breaches. A job
+-- that never ran is checked today only.
+first_runs AS (
+  SELECT workspace_id, job_id, min(run_date) AS first_date
+  FROM job_runs_enriched
+  GROUP BY workspace_id, job_id
+),
 checks AS (
   SELECT
     CAST(NULL AS STRING) AS sla_name, CAST(NULL AS STRING) AS severity, CAST(NULL AS STRING) AS workspace_id,
