@@ -26,8 +26,9 @@ func prepare(t *testing.T, path string) *generator.Result {
 }
 
 // TestEveryStatementRuns builds every table of every example spec on empty
-// system tables and runs every finding query: each statement translates,
-// executes, and yields exactly its declared columns.
+// system tables and runs every finding query and every alert's query_text:
+// each statement translates, executes, and yields exactly its declared
+// columns. (Dashboard datasets run in package dashboard's tests.)
 func TestEveryStatementRuns(t *testing.T) {
 	specs, _ := filepath.Glob("../specs/*.yaml")
 	if len(specs) == 0 {
@@ -49,6 +50,9 @@ func TestEveryStatementRuns(t *testing.T) {
 				t.Errorf("built %d tables, want %d", len(runs), want)
 			}
 			if _, err := e.Findings(res.Bundle); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.EvaluateAlerts(res.Bundle); err != nil {
 				t.Fatal(err)
 			}
 		})
