@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dbmon/dbmon/generator/model"
 	"github.com/dbmon/dbmon/generator/spec"
 	"github.com/dbmon/dbmon/twin"
 )
@@ -97,11 +98,11 @@ func parseType(s string) *colType {
 	case strings.HasPrefix(lower, "array<"):
 		return &colType{kind: "array", elem: parseType(inner("array"))}
 	case strings.HasPrefix(lower, "map<"):
-		kv := splitTop(inner("map"))
+		kv := model.SplitTop(inner("map"), ',')
 		return &colType{kind: "map", key: parseType(kv[0]), elem: parseType(kv[1])}
 	case strings.HasPrefix(lower, "struct<"):
 		t := &colType{kind: "struct"}
-		for _, f := range splitTop(inner("struct")) {
+		for _, f := range model.SplitTop(inner("struct"), ',') {
 			name, typ, _ := strings.Cut(f, ":")
 			t.fields = append(t.fields, strings.TrimSpace(name))
 			t.ftypes = append(t.ftypes, parseType(typ))
@@ -111,25 +112,6 @@ func parseType(s string) *colType {
 		return &colType{kind: "double"}
 	}
 	return &colType{kind: lower}
-}
-
-func splitTop(s string) []string {
-	var out []string
-	depth, start := 0, 0
-	for i, r := range s {
-		switch r {
-		case '<', '(':
-			depth++
-		case '>', ')':
-			depth--
-		case ',':
-			if depth == 0 {
-				out = append(out, s[start:i])
-				start = i + 1
-			}
-		}
-	}
-	return append(out, s[start:])
 }
 
 func (c *colType) check(v any) error {
