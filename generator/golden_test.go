@@ -6,6 +6,7 @@ import (
 	"flag"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -209,4 +210,46 @@ func checkInterpolationQuoted(t *testing.T, name string, data []byte) {
 		}
 	}
 	walk(&doc)
+}
+
+// TestPythonCompiles byte-compiles every generated Python file (bronze
+// streaming tables, collector, retention) of every example spec.
+func TestPythonCompiles(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("python3 is required in CI to compile the generated Python")
+		}
+		t.Skip("python3 not found; the generated Python is not compiled")
+	}
+	specs, _ := filepath.Glob("../specs/*.yaml")
+	for _, path := range specs {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, diags, err := Generate(path, data)
+		if err != nil || len(diags) > 0 {
+			t.Fatalf("%s: %v %v", path, err, diags)
+		}
+		dir := t.TempDir()
+		var pys []string
+		for _, f := range files {
+			if strings.HasSuffix(f.Path, ".py") {
+				p := filepath.Join(dir, filepath.FromSlash(f.Path))
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				pys = append(pys, p)
+			}
+		}
+		cmd := exec.Command(python, append([]string{"-m", "py_compile"}, pys...)...)
+		cmd.Env = append(os.Environ(), "PYTHONPYCACHEPREFIX="+filepath.Join(dir, ".pycache"))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%s: py_compile: %v\n%s", path, err, out)
+		}
+	}
 }
