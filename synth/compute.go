@@ -442,7 +442,7 @@ func (g *gen) emitStatic() {
 			used[j.sku(g)] = true
 		}
 	}
-	for _, sku := range sortedKeys(g.prices) {
+	for _, sku := range slices.Sorted(maps.Keys(g.prices)) {
 		if !used[sku] {
 			continue
 		}

@@ -2,6 +2,7 @@ package synth
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -150,7 +151,7 @@ func (g *gen) planWorkspaces() {
 	for _, t := range g.s.Teams {
 		emails = append(emails, t.Match.RunAs...)
 	}
-	for _, k := range sortedKeys(g.s.Destinations) {
+	for _, k := range slices.Sorted(maps.Keys(g.s.Destinations)) {
 		emails = append(emails, g.s.Destinations[k].Emails...)
 	}
 	for _, e := range emails {
@@ -233,7 +234,7 @@ func (g *gen) aim(t *teamRule, k int, name string, re *regexp.Regexp, tags map[s
 	if len(t.tags) == 0 {
 		merged["owner"] = t.name
 	}
-	for _, key := range sortedKeys(tags) {
+	for _, key := range slices.Sorted(maps.Keys(tags)) {
 		if v, ok := t.tags[key]; ok && v != tags[key] {
 			return identity{}, false // the team's tags and the SLA's disagree
 		}
@@ -271,7 +272,7 @@ func (g *gen) unmatched(k int, name string, re *regexp.Regexp, tags map[string]s
 		if len(tags) == 0 && (k+try)%2 == 0 {
 			t["purpose"] = "adhoc"
 		}
-		for _, key := range sortedKeys(tags) {
+		for _, key := range slices.Sorted(maps.Keys(tags)) {
 			t[key] = tags[key]
 		}
 		a = identity{workspaceID: w, name: nm, runAs: user, creator: user, tags: t}

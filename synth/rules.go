@@ -2,6 +2,7 @@ package synth
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"regexp/syntax"
 	"slices"
@@ -67,10 +68,10 @@ func newRules(s *spec.Spec) (*rules, error) {
 	if s.Pricing.DiscountPercent != nil {
 		r.discount = *s.Pricing.DiscountPercent
 	}
-	r.skuKeys = sortedKeys(s.Pricing.SKUDiscounts)
+	r.skuKeys = slices.Sorted(maps.Keys(s.Pricing.SKUDiscounts))
 	slices.SortStableFunc(r.skuKeys, func(a, b string) int { return len(b) - len(a) })
 	for _, t := range s.Teams {
-		tr := teamRule{name: t.Name, tags: t.Match.Tags, tagKeys: sortedKeys(t.Match.Tags),
+		tr := teamRule{name: t.Name, tags: t.Match.Tags, tagKeys: slices.Sorted(maps.Keys(t.Match.Tags)),
 			runAs: t.Match.RunAs, workspaces: t.Match.Workspaces}
 		if t.Match.JobName != "" {
 			re, err := regexp.Compile(t.Match.JobName)
@@ -86,7 +87,7 @@ func newRules(s *spec.Spec) (*rules, error) {
 	}
 	for _, sl := range s.SLAs {
 		sr := slaRule{name: sl.Name, names: sl.Jobs.Names, jobIDs: sl.Jobs.JobIDs, tags: sl.Jobs.Tags,
-			tagKeys: sortedKeys(sl.Jobs.Tags), team: sl.Jobs.Team, hasSuccess: sl.MinSuccessRate != nil, windowDays: sl.WindowDays}
+			tagKeys: slices.Sorted(maps.Keys(sl.Jobs.Tags)), team: sl.Jobs.Team, hasSuccess: sl.MinSuccessRate != nil, windowDays: sl.WindowDays}
 		if sl.MinSuccessRate != nil {
 			sr.minSuccess = *sl.MinSuccessRate
 		}
@@ -296,13 +297,4 @@ func classRune(ranges []rune, pick uint64) rune {
 		return ranges[0]
 	}
 	return 'x'
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash"
 	"hash/fnv"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -335,19 +336,19 @@ func encode(b []byte, v any) []byte {
 		}
 	case map[string]string:
 		b = append(b, 'm')
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			str(k)
 			str(x[k])
 		}
 	case map[string]int64:
 		b = append(b, 'M')
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			str(k)
 			b = binary.AppendVarint(b, x[k])
 		}
 	case map[string]any:
 		b = append(b, '{')
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			str(k)
 			b = encode(b, x[k])
 		}
@@ -714,7 +715,7 @@ func TestDetectors(t *testing.T) {
 					t.Errorf("incident not detected: %s", k)
 				}
 			}
-			for _, k := range sortedKeys(fired) {
+			for _, k := range slices.Sorted(maps.Keys(fired)) {
 				if !want[k] {
 					t.Errorf("false alarm: %s (%s)", k, v.why[k])
 				}
@@ -750,7 +751,7 @@ func TestLargeDataset(t *testing.T) {
 	}
 	t.Logf("1000 jobs x 90 days at grain 60: %v, %d incidents", time.Since(start), len(inc))
 	total := 0
-	for _, table := range sortedKeys(counts) {
+	for _, table := range slices.Sorted(maps.Keys(counts)) {
 		t.Logf("%-40s %9d", table, counts[table])
 		total += counts[table]
 	}

@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -273,22 +274,13 @@ func alertText(a Alert) (string, string) {
 
 func anchor(title string) string { return strings.ReplaceAll(strings.ToLower(title), " ", "-") }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // monitorKeys are the destinations told about dbmon itself: monitor_notify,
 // else the first destination key in sorted order, else none.
 func monitorKeys(s *spec.Spec) []string {
 	if len(s.MonitorNotify) > 0 {
 		return s.MonitorNotify
 	}
-	if keys := sortedKeys(s.Destinations); len(keys) > 0 {
+	if keys := slices.Sorted(maps.Keys(s.Destinations)); len(keys) > 0 {
 		return keys[:1]
 	}
 	return nil

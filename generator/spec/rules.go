@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"sort"
@@ -53,7 +54,7 @@ var deadlinePattern = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 func (l *loader) checkRules(s *Spec) {
 	l.checkBundle(s)
 	l.checkDestinations(s)
-	known := sortedKeys(s.Destinations)
+	known := slices.Sorted(maps.Keys(s.Destinations))
 
 	seenWS := map[string]int{}
 	for i, w := range s.Workspaces {
@@ -144,7 +145,7 @@ func (l *loader) checkBundle(s *Spec) {
 		}
 	}
 	defaults := 0
-	for _, name := range sortedKeys(b.Targets) {
+	for _, name := range slices.Sorted(maps.Keys(b.Targets)) {
 		t := b.Targets[name]
 		if t.Default != nil && *t.Default {
 			defaults++
@@ -173,7 +174,7 @@ func (l *loader) checkBundle(s *Spec) {
 }
 
 func (l *loader) checkDestinations(s *Spec) {
-	for _, key := range sortedKeys(s.Destinations) {
+	for _, key := range slices.Sorted(maps.Keys(s.Destinations)) {
 		d := s.Destinations[key]
 		if key == "team" {
 			l.failKey(ptr("destinations", key), "`team` is reserved for routing to the owning team; choose another key")
@@ -329,13 +330,4 @@ func (l *loader) checkSchedule(at []string, s string) {
 	if _, err := ScheduleCron(s); err != nil {
 		l.fail(at, "invalid schedule: %v", err)
 	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
