@@ -20,6 +20,7 @@ const (
 	exitUsage   = 2 // bad flags or arguments
 	exitInvalid = 3 // invalid spec; diagnostics already printed
 	exitDrift   = 4 // generate --check found drift
+	exitDoctor  = 5 // doctor found a failing check
 )
 
 // codeError carries an exit code for errors whose message is already printed
@@ -90,7 +91,8 @@ Databricks Asset Bundle: a Lakeflow pipeline over the system tables, the jobs
 that refresh it, alerts routed to each team and AI/BI dashboards.
 
 Exit codes: 0 ok, 1 internal or I/O error, 2 usage error, 3 invalid spec,
-4 drift found by generate --check.`,
+4 drift found by generate --check, 5 a failed doctor check. A workspace that
+cannot be reached or rejects the credentials is an error (1).`,
 		Example: `  dbmon init
   dbmon validate dbmon.yaml
   dbmon generate dbmon.yaml --out bundle
@@ -101,7 +103,7 @@ Exit codes: 0 ok, 1 internal or I/O error, 2 usage error, 3 invalid spec,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newInitCmd(), newValidateCmd(), newGenerateCmd(), newPreviewCmd(), newSchemaCmd(), newVersionCmd())
+	root.AddCommand(newInitCmd(), newValidateCmd(), newGenerateCmd(), newPreviewCmd(), newSchemaCmd(), newVersionCmd(), newDoctorCmd(), newImportCmd())
 	return root
 }
 

@@ -63,3 +63,7 @@ func levenshtein(a, b string) int {
 
 // Suggest is suggest for checks outside this package (see Check).
 func Suggest(word string, candidates []string) string { return suggest(word, candidates) }
+
+// EditDistance is the Levenshtein distance between a and b, for suggestions
+// made outside this package.
+func EditDistance(a, b string) int { return levenshtein(a, b) }

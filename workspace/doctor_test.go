@@ -1,0 +1,278 @@
+package workspace_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dbmon/dbmon/workspace"
+	"github.com/dbmon/dbmon/workspace/workspacetest"
+)
+
+func render(checks []workspace.Check, host string) []byte {
+	var b strings.Builder
+	for _, c := range checks {
+		b.WriteString(strings.ReplaceAll(c.String(), host, "$DATABRICKS_HOST") + "\n")
+	}
+	return []byte(b.String())
+}
+
+func failed(checks []workspace.Check) []string {
+	var out []string
+	for _, c := range checks {
+		if !c.OK {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+func find(t *testing.T, checks []workspace.Check, name string) workspace.Check {
+	t.Helper()
+	for _, c := range checks {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no check %q in %v", name, checks)
+	return workspace.Check{}
+}
+
+func TestDoctorHealthy(t *testing.T) {
+	ws := workspacetest.Healthy(testNow)
+	w, srv := connect(t, ws)
+	checks, err := workspace.Doctor(context.Background(), w, loadSpec(t, "healthy.yaml"), workspace.DoctorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "doctor_healthy.golden", render(checks, srv.URL))
+	if f := failed(checks); len(f) > 0 {
+		t.Errorf("failed checks: %v", f)
+	}
+	reqs := ws.Requests()
+	// System schemas: max_results=0 (the paginated API), and every page
+	// read, through the empty page that still has a next_page_token.
+	for _, tok := range []string{"max_results=0", "page_token=ss-1", "page_token=ss-2", "page_token=ss-3"} {
+		if !hasRequest(reqs, "/systemschemas?", tok) {
+			t.Errorf("no system schemas request with %s in %v", tok, reqs)
+		}
+	}
+	if n := countRequests(reqs, "GET /api/2.2/jobs/list"); n != 3 {
+		t.Errorf("jobs/list called %d times, want 3 pages", n)
+	}
+	if len(ws.Enabled()) > 0 {
+		t.Errorf("doctor without --fix enabled %v", ws.Enabled())
+	}
+}
+
+func TestDoctorBroken(t *testing.T) {
+	ws := workspacetest.Broken(testNow)
+	w, srv := connect(t, ws)
+	checks, err := workspace.Doctor(context.Background(), w, loadSpec(t, "broken.yaml"), workspace.DoctorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "doctor_broken.golden", render(checks, srv.URL))
+	if len(ws.Enabled()) > 0 {
+		t.Errorf("doctor without --fix enabled %v", ws.Enabled())
+	}
+}
+
+func TestDoctorFixEnablesAvailableSchemas(t *testing.T) {
+	ws := workspacetest.Healthy(testNow)
+	ws.SystemSchemas[3].State = "AVAILABLE" // lakeflow
+	ws.SystemSchemas[2].State = ""          // compute: empty means available
+	w, _ := connect(t, ws)
+	checks, err := workspace.Doctor(context.Background(), w, loadSpec(t, "healthy.yaml"), workspace.DoctorOptions{Fix: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(ws.Enabled(), ","); got != "lakeflow,compute" {
+		t.Errorf("enabled %q, want lakeflow,compute (in the order checked; never billing's MANAGED or the unneeded query)", got)
+	}
+	c := find(t, checks, "system schema lakeflow")
+	if !c.OK || c.Detail != "enabled now by --fix (was AVAILABLE); its tables appear within minutes" {
+		t.Errorf("lakeflow: %s", c)
+	}
+	c = find(t, checks, "system schema compute")
+	if !c.OK || !strings.Contains(c.Detail, "was AVAILABLE, reported as an empty state") {
+		t.Errorf("compute: %s", c)
+	}
+}
+
+func TestDoctorFixRefusedNeedsMetastoreAdmin(t *testing.T) {
+	ws := workspacetest.Broken(testNow)
+	w, _ := connect(t, ws)
+	checks, err := workspace.Doctor(context.Background(), w, loadSpec(t, "broken.yaml"), workspace.DoctorOptions{Fix: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := find(t, checks, "system schema lakeflow")
+	want := "✗ system schema lakeflow: available but not enabled, and --fix was refused: User alice@example.com does not have MANAGE on Metastore '" +
+		workspacetest.MetastoreID + "'. (HTTP 403) — fix: enabling a system schema needs a metastore admin or account admin; ask one to run `dbmon doctor --fix` or `databricks system-schemas enable " +
+		workspacetest.MetastoreID + " lakeflow`"
+	if c.String() != want {
+		t.Errorf("got  %s\nwant %s", c, want)
+	}
+	// compute is being disabled: --fix leaves it alone.
+	if c := find(t, checks, "system schema compute"); c.OK || !strings.Contains(c.Detail, "DISABLE_INITIALIZED") {
+		t.Errorf("compute: %s", c)
+	}
+}
+
+// A user who is not a metastore admin may not list system schemas (403);
+// the SELECT checks then stand in for the state.
+func TestDoctorSchemaListForbidden(t *testing.T) {
+	ws := workspacetest.Healthy(testNow)
+	ws.Failures = map[string]*workspacetest.Failure{
+		"GET /api/2.1/unity-catalog/metastores/" + workspacetest.MetastoreID + "/systemschemas": {Status: 403, Code: "PERMISSION_DENIED",
+			Message: "User is not a metastore admin or account admin."},
+	}
+	ws.StatementErrors = map[string]sqlError{"system.compute.node_timeline": insufficient("system.compute.node_timeline")}
+	w, _ := connect(t, ws)
+	checks, err := workspace.Doctor(context.Background(), w, loadSpec(t, "healthy.yaml"), workspace.DoctorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := find(t, checks, "system schema lakeflow")
+	if !c.OK || c.Detail != "enabled: its tables are readable (the state itself was not read: User is not a metastore admin or account admin. (HTTP 403))" {
+		t.Errorf("lakeflow: %s", c)
+	}
+	c = find(t, checks, "system schema compute")
+	if c.OK || !strings.Contains(c.Fix, "needs a metastore admin") {
+		t.Errorf("compute: %s", c)
+	}
+	c = find(t, checks, "select system.compute.node_timeline")
+	if c.OK || !strings.HasPrefix(c.Fix, "a metastore admin runs GRANT USE CATALOG ON CATALOG system TO `alice@example.com`; GRANT USE SCHEMA, SELECT ON SCHEMA system.compute") {
+		t.Errorf("node_timeline: %s", c)
+	}
+}
+
+// The SDK retries a 429; doctor sees only the success.
+func TestDoctorRetriesTooManyRequests(t *testing.T) {
+	ws := workspacetest.Healthy(testNow)
+	ws.Failures = map[string]*workspacetest.Failure{
+		"GET /api/2.1/unity-catalog/current-metastore-assignment": {Status: 429, Code: "REQUEST_LIMIT_EXCEEDED",
+			Message: "Too many requests. Please wait a moment and try again.", Times: 1},
+	}
+	w, _ := connect(t, ws)
+	start := time.Now()
+	checks, err := workspace.Doctor(context.Background(), w, loadSpec(t, "healthy.yaml"), workspace.DoctorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := failed(checks); len(f) > 0 {
+		t.Errorf("failed checks after a 429: %v", f)
+	}
+	if n := countRequests(ws.Requests(), "GET /api/2.1/unity-catalog/current-metastore-assignment"); n != 2 {
+		t.Errorf("metastore assignment requested %d times, want 2 (a 429, then the retry)", n)
+	}
+	t.Logf("doctor with one 429 took %s", time.Since(start).Round(time.Millisecond))
+}
+
+func TestDoctorNotFound(t *testing.T) {
+	ws := workspacetest.Healthy(testNow)
+	ws.Metastore = nil
+	ws.Warehouses[0].Name = "shared serverless"
+	w, _ := connect(t, ws)
+	checks, err := workspace.Doctor(context.Background(), w, loadSpec(t, "healthy.yaml"), workspace.DoctorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"metastore":            "✗ metastore: no Unity Catalog metastore is assigned to this workspace; system tables need one — fix: an account admin assigns a metastore to the workspace (account console > Catalog)",
+		"system schemas":       "✗ system schemas: not checked: no metastore — fix: fix the metastore check first",
+		"warehouse":            `✗ warehouse: no SQL warehouse named "Shared Serverless"; did you mean "shared serverless"?; visible warehouses: "Reporting", "shared serverless" — fix: set bundle.warehouse to the exact name (case matters) or use bundle.warehouse_id`,
+		"select system tables": "✗ select system tables: not checked: no usable SQL warehouse — fix: fix the warehouse check first",
+	} {
+		if got := find(t, checks, name).String(); got != want {
+			t.Errorf("got  %s\nwant %s", got, want)
+		}
+	}
+}
+
+func TestDoctorRejectedToken(t *testing.T) {
+	ws := workspacetest.Healthy(testNow)
+	_, srv := connect(t, ws)
+	t.Setenv("DATABRICKS_TOKEN", "dapi-wrong")
+	w, err := workspace.Connect(workspace.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks, err := workspace.Doctor(context.Background(), w, loadSpec(t, "healthy.yaml"), workspace.DoctorOptions{})
+	var ce *workspace.ConnectError
+	if !errors.As(err, &ce) || ce.Network || len(checks) > 0 {
+		t.Fatalf("got %v, %v; want an authentication ConnectError", checks, err)
+	}
+	want := "cannot authenticate to " + srv.URL + ": Invalid access token. (HTTP 401); set DATABRICKS_HOST and DATABRICKS_TOKEN or use --profile"
+	if err.Error() != want {
+		t.Errorf("got  %s\nwant %s", err, want)
+	}
+}
+
+func TestDoctorUnreachable(t *testing.T) {
+	isolate(t)
+	srv := httptestClosed()
+	t.Setenv("DATABRICKS_HOST", srv)
+	t.Setenv("DATABRICKS_TOKEN", workspacetest.Token)
+	w, err := workspace.Connect(workspace.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = workspace.Doctor(context.Background(), w, loadSpec(t, "healthy.yaml"), workspace.DoctorOptions{})
+	var ce *workspace.ConnectError
+	if !errors.As(err, &ce) || !ce.Network {
+		t.Fatalf("got %v; want a network ConnectError", err)
+	}
+	if !strings.HasPrefix(err.Error(), "cannot reach "+srv+": ") || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("unexpected message: %s", err)
+	}
+}
+
+func TestDoctorNoCredentials(t *testing.T) {
+	isolate(t)
+	w, err := workspace.Connect(workspace.Options{})
+	if err == nil {
+		_, err = workspace.Doctor(context.Background(), w, loadSpec(t, "healthy.yaml"), workspace.DoctorOptions{})
+	}
+	want := "cannot authenticate: no credentials found: no token, OAuth client or usable profile is configured; set DATABRICKS_HOST and DATABRICKS_TOKEN or use --profile"
+	if err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
+}
+
+func TestDoctorUnknownProfile(t *testing.T) {
+	isolate(t)
+	_, err := workspace.Connect(workspace.Options{Profile: "nope"})
+	want := "cannot authenticate: profile nope: " + os.Getenv("DATABRICKS_CONFIG_FILE") + " does not exist; set DATABRICKS_HOST and DATABRICKS_TOKEN or use --profile"
+	if err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
+	cfg := os.Getenv("DATABRICKS_CONFIG_FILE")
+	if err := os.WriteFile(cfg, []byte("[DEFAULT]\nhost = https://example.cloud.databricks.com\ntoken = x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = workspace.Connect(workspace.Options{Profile: "nope"})
+	want = "cannot authenticate: " + cfg + " has no nope profile configured; set DATABRICKS_HOST and DATABRICKS_TOKEN or use --profile"
+	if err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
+}
+
+func TestCheckString(t *testing.T) {
+	for _, tc := range []struct {
+		c    workspace.Check
+		want string
+	}{
+		{workspace.Check{Name: "a", OK: true, Detail: "fine", Fix: "ignored"}, "✓ a: fine"},
+		{workspace.Check{Name: "b", Detail: "broken", Fix: "mend it"}, "✗ b: broken — fix: mend it"},
+		{workspace.Check{Name: "c", Detail: "broken"}, "✗ c: broken"},
+	} {
+		if got := tc.c.String(); got != tc.want {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
+	}
+}
