@@ -140,15 +140,21 @@ func TestCleanDataFlagsNothing(t *testing.T) {
 	}
 }
 
-// TestAlertsFireForIncidents evaluates every alert resource of
-// specs/example.yaml on the incident scenario: each incident fires an alert
+// TestAlertsFireForIncidents evaluates every alert resource of the example
+// specs on the incident scenario: each incident fires an alert
 // of its family whose routing covers the incident's team, and every row of
 // every fired alert is one of the incidents.
 func TestAlertsFireForIncidents(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the pipeline on 60 jobs x 45 days")
 	}
-	sc := runScenario(t, "../specs/example.yaml", true)
+	for _, path := range []string{"../specs/example.yaml", "../specs/multi_workspace.yaml"} {
+		t.Run(filepath.Base(path), func(t *testing.T) { alertsFireForIncidents(t, path) })
+	}
+}
+
+func alertsFireForIncidents(t *testing.T, path string) {
+	sc := runScenario(t, path, true)
 	byKey := map[string]int{}
 	for i, a := range sc.res.Bundle.Alerts {
 		byKey[a.Key] = i

@@ -164,8 +164,20 @@ func runPreview(stdout, stderr io.Writer, path string, o previewOptions) error {
 	if len(kpis) == 0 {
 		fmt.Fprintln(w, "  (the spec defines none)")
 	}
+	shown := map[string]int{}
 	for _, k := range kpis {
+		// A breakdown by job can have hundreds of values: the summary shows
+		// the first few per KPI (the export has them all).
+		if shown[k.Name]++; shown[k.Name] > maxKPIRows {
+			continue
+		}
 		fmt.Fprintf(w, "  %-28s %-20s %12s  %s\n", k.Name, k.Breakdown, formatKPI(k.Format, k.Value), targetText(k))
+	}
+	for _, k := range kpis {
+		if n := shown[k.Name]; n > maxKPIRows {
+			fmt.Fprintf(w, "  %-28s ... and %d more (see kpis.json with --export)\n", k.Name, n-maxKPIRows)
+			shown[k.Name] = 0
+		}
 	}
 	fmt.Fprintf(w, "\nSLA compliance (last 7 days)\n")
 	if len(slas) == 0 {
@@ -225,6 +237,9 @@ func runPreview(stdout, stderr io.Writer, path string, o previewOptions) error {
 	}
 	return nil
 }
+
+// maxKPIRows bounds the breakdown values printed per KPI.
+const maxKPIRows = 8
 
 func writeJSON(path string, v any) error {
 	data, err := json.MarshalIndent(v, "", "  ")
