@@ -28,15 +28,19 @@ type Bundle struct {
 	// when the collector is disabled. The refresh job also collects right
 	// before each refresh, so failure classes see fresh error text.
 	CollectorJob *Job
-	Bronze       []BronzeTable
-	Teams        []Team
-	Unassigned   string
-	Retention    Retention
-	Collector    Collector
-	Dashboards   []string
-	Monitor      Monitor
-	Tables       []PipelineTable // silver and gold
-	Alerts       []Alert         // sorted by key
+	// MaintenanceJob applies retention once a day to the tables the
+	// pipeline's queries cannot trim (bronze streaming tables, the
+	// collector's table).
+	MaintenanceJob Job
+	Bronze         []BronzeTable
+	Teams          []Team
+	Unassigned     string
+	Retention      Retention
+	Collector      Collector
+	Dashboards     []string
+	Monitor        Monitor
+	Tables         []PipelineTable // silver and gold
+	Alerts         []Alert         // sorted by key
 }
 
 // Target is a deployment target.
@@ -202,6 +206,16 @@ func Build(s *spec.Spec) (*Bundle, error) {
 	}
 	b.RefreshJob.HealthSeconds = b.RefreshJob.TimeoutSeconds * 3 / 4
 	b.RefreshJob.Notify = notification(s, monitorKeys(s))
+	b.MaintenanceJob = Job{
+		Key:            b.Key + "_maintenance",
+		Name:           b.Name + " retention",
+		Cron:           "0 30 3 * * ?", // daily, at a quiet hour of the spec's timezone
+		Timezone:       b.Timezone,
+		TimeoutSeconds: 2 * 60 * 60,
+		HealthSeconds:  60 * 60,
+		Notify:         b.RefreshJob.Notify,
+		Tags:           b.RefreshJob.Tags,
+	}
 	if b.Collector.Enabled {
 		b.CollectorJob = &Job{
 			Key:            b.Key + "_collector",

@@ -62,7 +62,7 @@ var Manifest = []FileTemplate{
 	{Template: "templates/resources/alerts.yml.tmpl", Files: alertFiles},
 	{Template: "templates/resources/dashboards.yml.tmpl", Files: dashboardResources},
 	{Template: "templates/collector/jobs_api_collector.py.tmpl", Files: withCollector("src/collector/jobs_api_collector.py")},
-	{Template: "templates/collector/retention.py.tmpl", Files: withCollector("src/collector/retention.py")},
+	{Template: "templates/maintenance/retention.py.tmpl", Files: single("src/maintenance/retention.py")},
 	{Template: "templates/docs/data_dictionary.md.tmpl", Files: single("docs/data_dictionary.md")},
 	{Template: "templates/docs/runbook.md.tmpl", Files: runbookFiles},
 	{Template: "templates/pipeline/bronze_streaming.py.tmpl", Files: bronzeFiles(true)},
