@@ -4,19 +4,22 @@
 Bronze streaming tables are append-only: their filters apply to new rows
 only, so rows older than retention.detail_days are deleted here (the SCD2
 dimension tables keep every version: their latest row must survive). The
-Jobs API collector's table is trimmed the same way. Each trimmed table
-is then compacted with OPTIMIZE. Silver and gold are materialized views that
-recompute from what is left.
+Jobs API collector's table is trimmed the same way and compacted
+with OPTIMIZE; pipeline tables are compacted by the pipeline itself.
+Silver and gold are materialized views that recompute from what is left (the
+Lakeflow GDPR guidance: delete in bronze, let the pipeline propagate).
 """
 import argparse
 
-# (table, time column, whether the column is a DATE), from the dbmon model.
+# (table, time column, whether the column is a DATE, whether to OPTIMIZE),
+# from the dbmon model. Pipeline tables are compacted by the pipeline's own
+# maintenance, so only the collector's plain Delta table is optimized here.
 TABLES = [
-    ("bronze_billing_usage", "usage_date", True),
-    ("bronze_job_run_timeline", "period_start_time", False),
-    ("bronze_job_task_run_timeline", "period_start_time", False),
-    ("bronze_node_timeline", "start_time", False),
-    ("bronze_api_job_runs", "collected_at", False),
+    ("bronze_billing_usage", "usage_date", True, False),
+    ("bronze_job_run_timeline", "period_start_time", False, False),
+    ("bronze_job_task_run_timeline", "period_start_time", False, False),
+    ("bronze_node_timeline", "start_time", False, False),
+    ("bronze_api_job_runs", "collected_at", False, True),
 ]
 
 
@@ -26,17 +29,17 @@ def quote(*parts):
 
 def retention_statements(catalog, schema, days):
     """The statements per table, in order: DELETE the rows past the window,
-    then OPTIMIZE."""
+    then OPTIMIZE where this job owns compaction."""
     days = int(days)
     out = []
-    for table, column, is_date in TABLES:
+    for table, column, is_date, optimize in TABLES:
         cutoff = "date_sub(current_date(), {})".format(days) if is_date else \
             "current_timestamp() - INTERVAL {} DAYS".format(days)
         name = quote(catalog, schema, table)
-        out.append((table, [
-            "DELETE FROM {} WHERE {} < {}".format(name, quote(column), cutoff),
-            "OPTIMIZE {}".format(name),
-        ]))
+        statements = ["DELETE FROM {} WHERE {} < {}".format(name, quote(column), cutoff)]
+        if optimize:
+            statements.append("OPTIMIZE {}".format(name))
+        out.append((table, statements))
     return out
 
 
