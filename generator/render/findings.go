@@ -9,10 +9,17 @@ import (
 	"github.com/dbmon/dbmon/generator/model"
 )
 
-// FindingFamilies are the detectors over the gold and silver tables, in the
-// order findings are reported. Each yields rows of the same shape: family,
-// team, workspace_id, job_id, job_name, subject, value, threshold, detail.
-var FindingFamilies = []string{"job_failure", "sla_breach", "cost_anomaly", "duration_anomaly", "cluster_idle", "budget", "kpi"}
+// findingFamilies are the detectors over the gold and silver tables, in the
+// order findings are reported: the alert families of the model, then KPI
+// targets. Each yields rows of the same shape: family, team, workspace_id,
+// job_id, job_name, subject, value, threshold, detail.
+func findingFamilies() []string {
+	var out []string
+	for _, f := range model.Families {
+		out = append(out, f.Name)
+	}
+	return append(out, "kpi")
+}
 
 // Query is one rendered finding query.
 type Query struct {
@@ -30,7 +37,7 @@ type findingData struct {
 // Findings renders the finding query of every family.
 func Findings(b *model.Bundle, prefix string) ([]Query, error) {
 	var out []Query
-	for _, f := range FindingFamilies {
+	for _, f := range findingFamilies() {
 		tmpl, err := parse(dbmon.Templates, "templates/findings/"+f+".sql.tmpl")
 		if err != nil {
 			return nil, err
