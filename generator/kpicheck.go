@@ -14,6 +14,7 @@ import (
 )
 
 var (
+	kpiTable, _     = model.PipelineTableByName("kpi_values")
 	unknownColumn   = regexp.MustCompile(`Referenced column "([^"]+)" not found`)
 	unknownFunction = regexp.MustCompile(`^function (\S+) is not in the twin's Databricks function table`)
 )
@@ -54,17 +55,14 @@ func CheckKPIs(s *spec.Spec) ([]spec.Problem, error) {
 			continue
 		}
 		b.Monitor.KPIs = []model.KPI{k}
-		files, err := render.Render(b)
+		files, err := render.RenderTemplate(b, kpiTable.Template())
 		if err != nil {
 			return nil, err
 		}
-		sql := ""
-		for _, f := range files {
-			if f.Path == "src/pipeline/gold/kpi_values.sql" {
-				sql = string(f.Data)
-			}
+		if len(files) != 1 {
+			return nil, fmt.Errorf("internal error: %s rendered %d files", kpiTable.Template(), len(files))
 		}
-		if err := e.Try(b, sql); err != nil {
+		if err := e.Try(b, string(files[0].Data)); err != nil {
 			problems = append(problems, spec.Problem{Path: []any{"kpis", i, "value"}, Message: kpiMessage(k, err)})
 		}
 	}

@@ -240,13 +240,13 @@ type AlertResult struct {
 
 // EvaluateAlerts runs every alert of the bundle on the built tables.
 func (e *Engine) EvaluateAlerts(b *model.Bundle) ([]AlertResult, error) {
+	queries, err := render.AlertQueries(b, "")
+	if err != nil {
+		return nil, err
+	}
 	var out []AlertResult
-	for _, a := range b.Alerts {
-		q, err := render.AlertQuery(b, a, "")
-		if err != nil {
-			return nil, err
-		}
-		rows, err := e.findingRows(q)
+	for i, a := range b.Alerts {
+		rows, err := e.findingRows(queries[i])
 		if err != nil {
 			return nil, fmt.Errorf("alert %s: %w", a.Key, err)
 		}

@@ -284,8 +284,7 @@ func Build(b *model.Bundle) ([]File, error) {
 		if err != nil {
 			return nil, fmt.Errorf("dashboard %s: %w", name, err)
 		}
-		f := File{Name: name, DisplayName: Titles[name] + " - " + b.Name,
-			Path: "src/dashboards/" + name + ".lvdash.json", JSON: data}
+		f := File{Name: name, DisplayName: DisplayName(b, name), Path: Path(name), JSON: data}
 		if problems := Validate(f); len(problems) > 0 {
 			return nil, fmt.Errorf("internal error: dashboard %s is invalid:\n  %s", name, strings.Join(problems, "\n  "))
 		}
@@ -293,6 +292,12 @@ func Build(b *model.Bundle) ([]File, error) {
 	}
 	return out, nil
 }
+
+// DisplayName is the dashboard's title in the workspace.
+func DisplayName(b *model.Bundle, name string) string { return Titles[name] + " - " + b.Name }
+
+// Path is the dashboard file, relative to the bundle root.
+func Path(name string) string { return "src/dashboards/" + name + ".lvdash.json" }
 
 // New builds the named dashboard.
 func New(b *model.Bundle, name string) (*Dashboard, error) {

@@ -57,23 +57,32 @@ func Findings(b *model.Bundle, prefix string) ([]Query, error) {
 	return out, nil
 }
 
-// AlertQuery is the query_text of an alert: its family's finding query,
-// limited to the alert's teams, SLA or KPI. prefix qualifies table names as
-// in Findings.
-func AlertQuery(b *model.Bundle, a model.Alert, prefix string) (string, error) {
+// AlertQueries are the query_text of every alert of the bundle, in the
+// order of b.Alerts: its family's finding query, limited to the alert's
+// teams, SLA or KPI. prefix qualifies table names as in Findings, which
+// render once for all alerts.
+func AlertQueries(b *model.Bundle, prefix string) ([]string, error) {
 	queries, err := Findings(b, prefix)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	var finding string
+	byFamily := map[string]string{}
 	for _, q := range queries {
-		if q.Family == a.Family {
-			finding = q.SQL
+		byFamily[q.Family] = q.SQL
+	}
+	out := make([]string, len(b.Alerts))
+	for i, a := range b.Alerts {
+		finding, ok := byFamily[a.Family]
+		if !ok {
+			return nil, fmt.Errorf("alert %s: no finding query for family %s", a.Key, a.Family)
 		}
+		out[i] = alertQuery(a, finding)
 	}
-	if finding == "" {
-		return "", fmt.Errorf("alert %s: no finding query for family %s", a.Key, a.Family)
-	}
+	return out, nil
+}
+
+// alertQuery limits a finding query to the alert's scope.
+func alertQuery(a model.Alert, finding string) string {
 	var where []string
 	switch {
 	case len(a.Teams) > 0:
@@ -99,5 +108,5 @@ func AlertQuery(b *model.Bundle, a model.Alert, prefix string) (string, error) {
 	if len(where) > 0 {
 		sb.WriteString("\nWHERE " + strings.Join(where, "\n  AND "))
 	}
-	return sb.String() + "\n", nil
+	return sb.String() + "\n"
 }

@@ -87,14 +87,13 @@ func init() {
 // dashboardResources makes resources/dashboards.yml for the dashboards that
 // package dashboard builds (their .lvdash.json files are added by Render).
 func dashboardResources(b *model.Bundle) ([]Instance, error) {
-	files, err := dashboard.Build(b)
-	if err != nil || len(files) == 0 {
-		return nil, err
+	if len(b.Dashboards) == 0 {
+		return nil, nil
 	}
 	type resource struct{ Key, DisplayName, Path string }
 	var rs []resource
-	for _, f := range files {
-		rs = append(rs, resource{Key: b.Key + "_" + f.Name, DisplayName: f.DisplayName, Path: f.Path})
+	for _, name := range b.Dashboards {
+		rs = append(rs, resource{Key: b.Key + "_" + name, DisplayName: dashboard.DisplayName(b, name), Path: dashboard.Path(name)})
 	}
 	return []Instance{{Path: "resources/dashboards.yml", Data: struct{ Dashboards []resource }{rs}}}, nil
 }
@@ -121,13 +120,13 @@ func alertFiles(b *model.Bundle) ([]Instance, error) {
 	if len(b.Alerts) == 0 {
 		return nil, nil
 	}
+	queries, err := AlertQueries(b, "${var.catalog}.${var.schema}.")
+	if err != nil {
+		return nil, err
+	}
 	var alerts []renderedAlert
-	for _, a := range b.Alerts {
-		q, err := AlertQuery(b, a, "${var.catalog}.${var.schema}.")
-		if err != nil {
-			return nil, err
-		}
-		alerts = append(alerts, renderedAlert{Alert: a, Query: q})
+	for i, a := range b.Alerts {
+		alerts = append(alerts, renderedAlert{Alert: a, Query: queries[i]})
 	}
 	return []Instance{{Path: "resources/alerts.yml", Data: struct {
 		Bundle *model.Bundle
@@ -191,7 +190,7 @@ func bronzeFiles(streaming bool) func(b *model.Bundle) ([]Instance, error) {
 // Render executes every template of the manifest and returns the files sorted
 // by path. It fails on the first template error, naming the template.
 func Render(b *model.Bundle) ([]File, error) {
-	files, err := renderWith(dbmon.Templates, Manifest, b)
+	files, err := renderTemplates(dbmon.Templates, Manifest, b)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +208,18 @@ func Render(b *model.Bundle) ([]File, error) {
 	return files, nil
 }
 
-func renderWith(fsys fs.FS, manifest []FileTemplate, b *model.Bundle) ([]File, error) {
+// RenderTemplate renders only the files of one manifest template (the KPI
+// check needs kpi_values alone, not the whole bundle).
+func RenderTemplate(b *model.Bundle, template string) ([]File, error) {
+	for _, ft := range Manifest {
+		if ft.Template == template {
+			return renderTemplates(dbmon.Templates, []FileTemplate{ft}, b)
+		}
+	}
+	return nil, fmt.Errorf("no template %q in the manifest", template)
+}
+
+func renderTemplates(fsys fs.FS, manifest []FileTemplate, b *model.Bundle) ([]File, error) {
 	seen := map[string]string{}
 	var files []File
 	for _, ft := range manifest {
