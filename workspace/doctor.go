@@ -14,6 +14,7 @@ import (
 	"github.com/databricks/databricks-sdk-go/service/settings"
 	"github.com/databricks/databricks-sdk-go/service/sql"
 
+	"github.com/dbmon/dbmon/generator/model"
 	"github.com/dbmon/dbmon/generator/spec"
 )
 
@@ -49,21 +50,30 @@ type DoctorOptions struct {
 }
 
 // SystemSchemas are the system schemas the monitoring pipeline reads, and
-// SystemTables their tables, as system.<schema>.<table>.
+// SystemTables their tables, as system.<schema>.<table>: the sources of the
+// bronze tables, by schema in this order.
 var (
 	SystemSchemas = []string{"billing", "lakeflow", "compute", "access"}
-	SystemTables  = []string{
-		"system.billing.usage",
-		"system.billing.list_prices",
-		"system.lakeflow.jobs",
-		"system.lakeflow.job_tasks",
-		"system.lakeflow.job_run_timeline",
-		"system.lakeflow.job_task_run_timeline",
-		"system.compute.clusters",
-		"system.compute.node_timeline",
-		"system.access.workspaces_latest",
-	}
+	SystemTables  = pipelineSources()
 )
+
+// pipelineSources lists the system tables the bronze tables read, grouped by
+// SystemSchemas and in declaration order within a schema.
+func pipelineSources() []string {
+	read := map[string]bool{}
+	for _, t := range model.BronzeTables() {
+		read[t.Source] = true
+	}
+	var out []string
+	for _, schema := range SystemSchemas {
+		for _, t := range model.SystemTables {
+			if t.Schema == schema && read[t.FullName()] {
+				out = append(out, t.FullName())
+			}
+		}
+	}
+	return out
+}
 
 // Doctor checks that the workspace w is ready for the monitor s describes.
 // Every finding is a Check, in a fixed order; the error is a *ConnectError

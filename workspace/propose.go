@@ -2,9 +2,11 @@ package workspace
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -128,7 +130,7 @@ func propose(inv *Inventory, existing *spec.Spec) Proposal {
 			byCreator[j.Creator] = append(byCreator[j.Creator], j.Name)
 		}
 	}
-	values := sortedKeys(byValue)
+	values := slices.Sorted(maps.Keys(byValue))
 	sort.SliceStable(values, func(i, k int) bool { return slug(values[i], "team") < slug(values[k], "team") })
 	for _, v := range values {
 		m := spec.Match{Tags: map[string]string{p.TagKey: v}}
@@ -137,7 +139,7 @@ func propose(inv *Inventory, existing *spec.Spec) Proposal {
 		}
 		p.Teams = append(p.Teams, TeamProposal{Name: unique(slug(v, "team"), taken), Match: m, Jobs: byValue[v]})
 	}
-	creators := sortedKeys(byCreator)
+	creators := slices.Sorted(maps.Keys(byCreator))
 	sort.SliceStable(creators, func(i, k int) bool { return creatorName(creators[i]) < creatorName(creators[k]) })
 	for _, c := range creators {
 		m := spec.Match{RunAs: []string{c}}
@@ -348,7 +350,7 @@ func commonTimezone(js []Job) string {
 		}
 	}
 	best := "UTC"
-	for _, tz := range sortedKeys(count) {
+	for _, tz := range slices.Sorted(maps.Keys(count)) {
 		if count[tz] > count[best] {
 			best = tz
 		}
@@ -374,7 +376,7 @@ func ownerTagKey(js []Job) (string, int) {
 	}
 	best, bestN := "", 0
 	for _, lk := range OwnerTagKeys {
-		for _, k := range sortedKeys(spelled[lk]) {
+		for _, k := range slices.Sorted(maps.Keys(spelled[lk])) {
 			if n := spelled[lk][k]; n > bestN {
 				best, bestN = k, n
 			}
@@ -453,13 +455,4 @@ func formatDuration(d time.Duration) string {
 
 func pct(f float64) string {
 	return strconv.FormatFloat(math.Round(f*10)/10, 'f', -1, 64)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -65,7 +67,7 @@ func strs(quote bool, values ...string) []*yaml.Node {
 
 func stringMap(m map[string]string) *yaml.Node {
 	n := mapping(true)
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		n.Content = append(n.Content, str(k), str(m[k]))
 	}
 	return n
