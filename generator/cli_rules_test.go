@@ -200,6 +200,17 @@ func cliRuleViolations(tc targetConfig) []string {
 		fail("bundle name %q is empty or interpolated", n)
 	}
 
+	// The development presets above pause alert schedules only from CLI
+	// v0.286.0 (CHANGELOG, #4323); older CLIs would run every developer's
+	// alerts.
+	if alerts, _ := res["alerts"].(map[string]any); len(alerts) > 0 {
+		v, _ := cfg["bundle"].(map[string]any)["databricks_cli_version"].(string)
+		var major, minor, patch int
+		if n, _ := fmt.Sscanf(v, ">= %d.%d.%d", &major, &minor, &patch); n != 3 || (major == 0 && minor < 286) {
+			fail("databricks_cli_version %q admits CLIs that do not pause alert schedules in development (need >= 0.286.0)", v)
+		}
+	}
+
 	switch tc.mode {
 	case "production":
 		// bundle/config/mutator/resourcemutator/validate_target_mode.go:
@@ -424,6 +435,9 @@ func TestCLIRulesReject(t *testing.T) {
 				d.(map[string]any)["embed_credentials"] = true
 			}
 		}, "embedding credentials"},
+		"old CLI": {"dev", func(_, top map[string]any) {
+			top["bundle"].(map[string]any)["databricks_cli_version"] = ">= 0.282.0"
+		}, "do not pause alert schedules"},
 		"empty grant": {"prod", func(tg, _ map[string]any) {
 			for _, s := range tg["resources"].(map[string]any)["schemas"].(map[string]any) {
 				s.(map[string]any)["grants"] = []any{map[string]any{"principal": "x"}}
