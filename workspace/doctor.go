@@ -157,7 +157,20 @@ func (d *doctor) run() ([]Check, error) {
 	if d.err != nil {
 		return checks, d.err
 	}
-	add(d.schema(cat))
+	schemaCheck, existing := d.schema(cat)
+	add(schemaCheck)
+	if d.err != nil {
+		return checks, d.err
+	}
+	add(d.schemaGrants(cat, existing))
+	if d.err != nil {
+		return checks, d.err
+	}
+	add(d.jobTableCoverage(wh, readable)...)
+	if d.err != nil {
+		return checks, d.err
+	}
+	add(d.runAsNames(wh, readable))
 	if d.err != nil {
 		return checks, d.err
 	}
@@ -418,6 +431,14 @@ func selectFix(msg, table, schema, user, warehouse string) string {
 // statement runs one statement and returns the SQL error message ("" on
 // success) or the API error.
 func (d *doctor) statement(warehouseID, stmt string) (string, error) {
+	_, msg, err := d.query(warehouseID, stmt)
+	return msg, err
+}
+
+// query runs one statement and returns its rows (every value as the
+// string the JSON_ARRAY format gives, NULL as ""), the SQL error message
+// ("" on success) or the API error.
+func (d *doctor) query(warehouseID, stmt string) ([][]string, string, error) {
 	ctx, cancel := context.WithTimeout(d.ctx, d.opts.StatementTimeout)
 	defer cancel()
 	resp, err := d.w.StatementExecution.ExecuteStatement(ctx, sql.ExecuteStatementRequest{
@@ -430,28 +451,42 @@ func (d *doctor) statement(warehouseID, stmt string) (string, error) {
 		select {
 		case <-ctx.Done():
 			_ = d.w.StatementExecution.CancelExecution(d.ctx, sql.CancelExecutionRequest{StatementId: resp.StatementId})
-			return fmt.Sprintf("the query did not finish within %s (is the warehouse starting?)", d.opts.StatementTimeout), nil
+			return nil, fmt.Sprintf("the query did not finish within %s (is the warehouse starting?)", d.opts.StatementTimeout), nil
 		case <-time.After(d.opts.PollInterval):
 		}
 		resp, err = d.w.StatementExecution.GetStatement(ctx, sql.GetStatementRequest{StatementId: resp.StatementId})
 	}
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
 	if resp.Status == nil {
-		return "the statement API returned no status", nil
+		return nil, "the statement API returned no status", nil
 	}
 	switch resp.Status.State {
 	case sql.StatementStateSucceeded:
-		return "", nil
 	case sql.StatementStateFailed:
 		if e := resp.Status.Error; e != nil && e.Message != "" {
 			msg, _, _ := strings.Cut(e.Message, "\n")
-			return msg, nil
+			return nil, msg, nil
 		}
-		return "the query failed without a message", nil
+		return nil, "the query failed without a message", nil
+	default:
+		return nil, "the query ended in state " + string(resp.Status.State), nil
 	}
-	return "the query ended in state " + string(resp.Status.State), nil
+	var rows [][]string
+	chunk := resp.Result
+	for chunk != nil {
+		rows = append(rows, chunk.DataArray...)
+		if chunk.NextChunkIndex == 0 {
+			break
+		}
+		chunk, err = d.w.StatementExecution.GetStatementResultChunkN(ctx, sql.GetStatementResultChunkNRequest{
+			StatementId: resp.StatementId, ChunkIndex: chunk.NextChunkIndex})
+		if err != nil {
+			return nil, "", err
+		}
+	}
+	return rows, "", nil
 }
 
 func (d *doctor) catalog() (*catalog.CatalogInfo, Check) {
@@ -483,79 +518,45 @@ func (d *doctor) catalog() (*catalog.CatalogInfo, Check) {
 // owning the catalog, or CREATE SCHEMA (with USE CATALOG) or ALL PRIVILEGES
 // granted to the user, one of the user's groups or account users. Nested
 // groups are not expanded.
-func (d *doctor) schema(cat *catalog.CatalogInfo) Check {
+func (d *doctor) schema(cat *catalog.CatalogInfo) (Check, *catalog.SchemaInfo) {
 	b := d.s.Bundle
 	full := b.Catalog + "." + b.Schema
 	c := Check{Name: "schema"}
 	if cat == nil {
 		c.Detail = fmt.Sprintf("%s not checked: catalog %s is not usable", full, b.Catalog)
 		c.Fix = "fix the catalog check first"
-		return c
+		return c, nil
 	}
 	got, err := d.w.Schemas.Get(d.ctx, catalog.GetSchemaRequest{FullName: full})
 	switch {
 	case d.stop(err):
-		return c
+		return c, nil
 	case err == nil:
 		c.OK = true
 		c.Detail = fmt.Sprintf("%s exists (owner %s); the bundle deploys into it", full, got.Owner)
-		return c
+		return c, got
 	case apiStatus(err) != 404:
 		c.Detail = fmt.Sprintf("%s cannot be read: %s", full, reason(err))
 		c.Fix = fmt.Sprintf("an owner of %s runs GRANT USE SCHEMA ON SCHEMA %s TO `%s`", full, full, d.me.UserName)
-		return c
+		return c, nil
 	}
 	me := d.me.UserName
-	principals := map[string]string{me: "directly", "account users": "through account users"}
-	for _, g := range d.me.Groups {
-		if g.Display != "" {
-			principals[g.Display] = "through group " + g.Display
-		}
-	}
+	principals := d.principals()
 	if how, ok := principals[cat.Owner]; ok {
 		c.OK = true
 		c.Detail = fmt.Sprintf("%s does not exist yet; %s owns catalog %s (%s), so the bundle can create it", full, me, b.Catalog, how)
-		return c
+		return c, nil
 	}
-	var assignments []catalog.EffectivePrivilegeAssignment
-	req := catalog.GetEffectiveRequest{SecurableType: "catalog", FullName: b.Catalog}
-	for {
-		page, err := d.w.Grants.GetEffective(d.ctx, req)
-		if d.stop(err) {
-			return c
-		}
-		if err != nil {
-			c.Detail = fmt.Sprintf("%s does not exist, and the grants on catalog %s cannot be read: %s", full, b.Catalog, reason(err))
-			c.Fix = fmt.Sprintf("ask an owner of %s for CREATE SCHEMA, or create %s beforehand", b.Catalog, full)
-			return c
-		}
-		assignments = append(assignments, page.PrivilegeAssignments...)
-		if page.NextPageToken == "" {
-			break
-		}
-		req.PageToken = page.NextPageToken
+	held, err := d.effective("catalog", b.Catalog)
+	if d.err != nil {
+		return c, nil
 	}
-	var create, use string
-	for _, a := range assignments {
-		how, ok := principals[a.Principal]
-		if !ok {
-			continue
-		}
-		for _, p := range a.Privileges {
-			switch p.Privilege {
-			case catalog.PrivilegeAllPrivileges:
-				create, use = how, how
-			case catalog.PrivilegeCreateSchema:
-				if create == "" {
-					create = how
-				}
-			case catalog.PrivilegeUseCatalog:
-				if use == "" {
-					use = how
-				}
-			}
-		}
+	if err != nil {
+		c.Detail = fmt.Sprintf("%s does not exist, and the grants on catalog %s cannot be read: %s", full, b.Catalog, reason(err))
+		c.Fix = fmt.Sprintf("ask an owner of %s for CREATE SCHEMA, or create %s beforehand", b.Catalog, full)
+		return c, nil
 	}
+	create, use := held[catalog.PrivilegeCreateSchema], held[catalog.PrivilegeUseCatalog]
 	grant := fmt.Sprintf("an owner of %s runs GRANT USE CATALOG, CREATE SCHEMA ON CATALOG %s TO `%s`, or creates %s beforehand", b.Catalog, b.Catalog, me, full)
 	switch {
 	case create != "" && use != "":
@@ -568,7 +569,7 @@ func (d *doctor) schema(cat *catalog.CatalogInfo) Check {
 		c.Detail = fmt.Sprintf("%s does not exist and %s has no CREATE SCHEMA on catalog %s (grants to the user, its groups and account users; nested groups not expanded)", full, me, b.Catalog)
 		c.Fix = grant
 	}
-	return c
+	return c, nil
 }
 
 func (d *doctor) destinations() []Check {
@@ -733,4 +734,268 @@ func closest(s string, candidates []string) string {
 		}
 	}
 	return best
+}
+
+// principals maps the names Unity Catalog may grant the caller privileges
+// through (itself, its groups, account users) to how, for messages. Nested
+// groups are not expanded.
+func (d *doctor) principals() map[string]string {
+	out := map[string]string{d.me.UserName: "directly", "account users": "through account users"}
+	for _, g := range d.me.Groups {
+		if g.Display != "" {
+			out[g.Display] = "through group " + g.Display
+		}
+	}
+	return out
+}
+
+// effective returns the privileges the caller holds on a securable, each
+// with how it holds it (the first principal that conveys it), reading every
+// page of the effective-permissions API. ALL_PRIVILEGES conveys every
+// privilege. A fatal error is recorded in d.err.
+func (d *doctor) effective(securableType, fullName string) (map[catalog.Privilege]string, error) {
+	principals := d.principals()
+	held := map[catalog.Privilege]string{}
+	req := catalog.GetEffectiveRequest{SecurableType: securableType, FullName: fullName}
+	for {
+		page, err := d.w.Grants.GetEffective(d.ctx, req)
+		if d.stop(err) || err != nil {
+			return nil, err
+		}
+		for _, a := range page.PrivilegeAssignments {
+			how, ok := principals[a.Principal]
+			if !ok {
+				continue
+			}
+			for _, p := range a.Privileges {
+				privs := []catalog.Privilege{p.Privilege}
+				if p.Privilege == catalog.PrivilegeAllPrivileges {
+					privs = append(privs, catalog.PrivilegeUseCatalog, catalog.PrivilegeCreateSchema, catalog.PrivilegeUseSchema,
+						catalog.PrivilegeCreateTable, catalog.PrivilegeCreateMaterializedView, catalog.PrivilegeSelect, catalog.PrivilegeModify)
+				}
+				for _, q := range privs {
+					if _, seen := held[q]; !seen {
+						held[q] = how
+					}
+				}
+			}
+		}
+		if page.NextPageToken == "" {
+			return held, nil
+		}
+		req.PageToken = page.NextPageToken
+	}
+}
+
+// deployerSchemaPrivileges are what the deploying identity needs on an
+// existing monitoring schema it does not own: what the monitor's tables
+// need when it runs the pipeline and jobs itself (targets without run_as;
+// see model.RunAsPrivileges), and MANAGE to apply the bundle's grants.
+var deployerSchemaPrivileges = []catalog.Privilege{catalog.PrivilegeUseSchema, catalog.PrivilegeCreateTable,
+	catalog.PrivilegeCreateMaterializedView, catalog.PrivilegeSelect, catalog.PrivilegeModify, catalog.PrivilegeManage}
+
+// schemaGrants checks the grants the deploying identity (the caller) has
+// for deploying into bundle.schema: a schema the bundle creates is owned
+// by its creator, who holds every privilege and may grant them; an
+// existing one needs USE CATALOG on the catalog and, unless the caller owns
+// it, the privileges above.
+func (d *doctor) schemaGrants(cat *catalog.CatalogInfo, existing *catalog.SchemaInfo) Check {
+	b := d.s.Bundle
+	full := b.Catalog + "." + b.Schema
+	c := Check{Name: "schema grants"}
+	me := d.me.UserName
+	principals := d.principals()
+	switch {
+	case cat == nil:
+		c.Detail, c.Fix = "not checked: catalog "+b.Catalog+" is not usable", "fix the catalog check first"
+		return c
+	case existing == nil:
+		c.OK = true
+		c.Detail = fmt.Sprintf("%s will own %s when the bundle creates it, which conveys every privilege the monitor needs and the right to grant them (see the schema check for CREATE SCHEMA)", me, full)
+		return c
+	}
+	if how, ok := principals[existing.Owner]; ok {
+		c.OK = true
+		c.Detail = fmt.Sprintf("%s owns %s (%s), which conveys every privilege the monitor needs and the right to grant them", me, full, how)
+		return c
+	}
+	var missing []string
+	onCatalog, err := d.effective("catalog", b.Catalog)
+	if d.err != nil {
+		return c
+	}
+	if err == nil && onCatalog[catalog.PrivilegeUseCatalog] == "" && principals[cat.Owner] == "" {
+		missing = append(missing, "USE CATALOG on catalog "+b.Catalog)
+	}
+	onSchema, err2 := d.effective("schema", full)
+	if d.err != nil {
+		return c
+	}
+	if err == nil {
+		err = err2
+	}
+	if err != nil {
+		c.Detail = fmt.Sprintf("the grants on %s cannot be read: %s", full, reason(err))
+		c.Fix = fmt.Sprintf("ask the owner of %s (%s) to confirm %s has %s on it", full, existing.Owner, me, privilegeList(deployerSchemaPrivileges))
+		return c
+	}
+	var need []catalog.Privilege
+	for _, p := range deployerSchemaPrivileges {
+		if onSchema[p] == "" {
+			need = append(need, p)
+			missing = append(missing, sqlPrivilege(p)+" on schema "+full)
+		}
+	}
+	if len(missing) == 0 {
+		c.OK = true
+		c.Detail = fmt.Sprintf("%s has %s on %s (owner %s)", me, privilegeList(deployerSchemaPrivileges), full, existing.Owner)
+		return c
+	}
+	c.Detail = fmt.Sprintf("%s does not own %s (owner %s) and lacks %s", me, full, existing.Owner, strings.Join(missing, ", "))
+	var fixes []string
+	if len(need) > 0 {
+		fixes = append(fixes, fmt.Sprintf("GRANT %s ON SCHEMA %s TO `%s`", privilegeList(need), full, me))
+	}
+	if len(missing) > len(need) {
+		fixes = append(fixes, fmt.Sprintf("GRANT USE CATALOG ON CATALOG %s TO `%s`", b.Catalog, me))
+	}
+	c.Fix = "the owner runs " + strings.Join(fixes, "; ") + ", or the schema's owner deploys the bundle"
+	return c
+}
+
+func sqlPrivilege(p catalog.Privilege) string {
+	return strings.ReplaceAll(string(p), "_", " ")
+}
+
+func privilegeList(ps []catalog.Privilege) string {
+	var out []string
+	for _, p := range ps {
+		out = append(out, sqlPrivilege(p))
+	}
+	return strings.Join(out, ", ")
+}
+
+// coverageQuery counts, per workspace, the jobs system.lakeflow.jobs holds
+// here. The table is regional: it holds the workspaces of the region it is
+// read in.
+const coverageQuery = "SELECT workspace_id, CAST(count(DISTINCT job_id) AS BIGINT) AS jobs FROM system.lakeflow.jobs GROUP BY workspace_id ORDER BY workspace_id"
+
+// jobTableCoverage checks that every spec workspace has rows in
+// system.lakeflow.jobs as read from this workspace. Without a workspaces
+// list it reports which workspaces the table covers.
+func (d *doctor) jobTableCoverage(wh *warehouseInfo, readable map[string]bool) []Check {
+	if wh == nil || !readable["system.lakeflow.jobs"] {
+		return []Check{{Name: "job tables coverage", Detail: "not checked: system.lakeflow.jobs is not readable",
+			Fix: "fix the select system.lakeflow.jobs check first"}}
+	}
+	rows, msg, err := d.query(wh.id, coverageQuery)
+	if d.stop(err) {
+		return nil
+	}
+	if err != nil || msg != "" {
+		if msg == "" {
+			msg = reason(err)
+		}
+		return []Check{{Name: "job tables coverage", Detail: "cannot count the jobs per workspace: " + msg,
+			Fix: fmt.Sprintf("run `%s` on warehouse %q in the SQL editor for details", coverageQuery, wh.name)}}
+	}
+	jobs := map[string]string{}
+	var ids []string
+	for _, r := range rows {
+		if len(r) == 2 {
+			jobs[r[0]] = r[1]
+			ids = append(ids, r[0])
+		}
+	}
+	here := "this workspace"
+	if d.wsID != "" {
+		here = "workspace " + d.wsID
+	}
+	if len(d.s.Workspaces) == 0 {
+		c := Check{Name: "job tables coverage", OK: len(ids) > 0}
+		c.Detail = fmt.Sprintf("read from %s, system.lakeflow.jobs covers %d workspace(s): %s; they are the workspaces of its region (system.billing covers the whole account)",
+			here, len(ids), quoteList(ids, 10))
+		if len(ids) == 0 {
+			c.Detail = "system.lakeflow.jobs has no rows read from " + here
+			c.Fix = "jobs appear in the table within an hour of being created or changed; if the workspace has jobs, check the lakeflow system schema"
+		}
+		return []Check{c}
+	}
+	var out []Check
+	for _, w := range d.s.Workspaces {
+		name := w.ID
+		if w.Name != "" {
+			name = w.Name + " (" + w.ID + ")"
+		}
+		c := Check{Name: "job tables workspace " + w.ID}
+		if n, ok := jobs[w.ID]; ok {
+			c.OK = true
+			c.Detail = fmt.Sprintf("system.lakeflow.jobs read from %s has %s job(s) of %s", here, n, name)
+		} else {
+			c.Detail = fmt.Sprintf("system.lakeflow.jobs read from %s has no rows of %s; most likely it is in another region: system.lakeflow and system.compute are regional (they hold the workspaces of the region they are read in), system.billing is global, so its cost would show but none of its runs", here, name)
+			c.Fix = "deploy a second bundle from a workspace in that region for its jobs, or remove it from workspaces; if it is in this region, check its id (workspaces with rows here: " + quoteList(ids, 5) + ")"
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// runAsNameQuery counts the live jobs whose latest definition in
+// system.lakeflow.jobs has no run_as_user_name (rows emitted before late
+// 2025; a job's row is re-emitted only when the job changes).
+const runAsNameQuery = "SELECT CAST(count(*) AS BIGINT) AS jobs, CAST(count_if(coalesce(run_as_user_name, '') = '') AS BIGINT) AS without_name FROM (" +
+	"SELECT run_as_user_name, delete_time, row_number() OVER (PARTITION BY workspace_id, job_id ORDER BY change_time DESC) AS rn " +
+	"FROM system.lakeflow.jobs%s) WHERE rn = 1 AND delete_time IS NULL"
+
+// runAsNames counts the jobs whose latest definition has no
+// run_as_user_name and says what that means for run_as team rules. It is
+// informational: the count is a property of the account, not a problem
+// doctor can fix.
+func (d *doctor) runAsNames(wh *warehouseInfo, readable map[string]bool) Check {
+	c := Check{Name: "jobs without run_as_user_name"}
+	if wh == nil || !readable["system.lakeflow.jobs"] {
+		c.Detail, c.Fix = "not checked: system.lakeflow.jobs is not readable", "fix the select system.lakeflow.jobs check first"
+		return c
+	}
+	filter := ""
+	if len(d.s.Workspaces) > 0 {
+		var ids []string
+		for _, w := range d.s.Workspaces {
+			ids = append(ids, model.SQLString(w.ID))
+		}
+		filter = " WHERE workspace_id IN (" + strings.Join(ids, ", ") + ")"
+	}
+	stmt := fmt.Sprintf(runAsNameQuery, filter)
+	rows, msg, err := d.query(wh.id, stmt)
+	if d.stop(err) {
+		return c
+	}
+	if err == nil && msg == "" && (len(rows) != 1 || len(rows[0]) != 2) {
+		msg = fmt.Sprintf("unexpected result %v", rows)
+	}
+	if err != nil || msg != "" {
+		if msg == "" {
+			msg = reason(err)
+		}
+		c.Detail = "cannot count them: " + msg
+		c.Fix = fmt.Sprintf("run the query on warehouse %q in the SQL editor for details: %s", wh.name, stmt)
+		return c
+	}
+	total, without := rows[0][0], rows[0][1]
+	c.OK = true
+	var teams []string
+	for _, t := range d.s.Teams {
+		if len(t.Match.RunAs) > 0 {
+			teams = append(teams, t.Name)
+		}
+	}
+	c.Detail = fmt.Sprintf("%s of %s live jobs have no run_as_user_name in their latest system.lakeflow.jobs row (written before late 2025; a job's row is re-emitted only when the job is changed)", without, total)
+	switch {
+	case without == "0":
+	case len(teams) == 0:
+		c.Detail += "; no team matches on run_as, so nothing depends on it"
+	default:
+		c.Detail += fmt.Sprintf("; the run_as rules of %s cannot match those jobs on this table's names, only where another source names the identity (the run_as of the job's billed usage, the collector's runs); a job without either falls to %s, and any change to a job re-emits its row with the name", quoteList(teams, 5), newTeamMatcher(d.s).unassigned)
+	}
+	return c
 }

@@ -4,10 +4,14 @@ import (
 	"context"
 	"errors"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/databricks/databricks-sdk-go/service/catalog"
+
+	"github.com/dbmon/dbmon/generator/spec"
 	"github.com/dbmon/dbmon/workspace"
 	"github.com/dbmon/dbmon/workspace/workspacetest"
 )
@@ -148,6 +152,111 @@ func TestDoctorSchemaListForbidden(t *testing.T) {
 	c = find(t, checks, "select system.compute.node_timeline")
 	if c.OK || !strings.HasPrefix(c.Fix, "a metastore admin runs GRANT USE CATALOG ON CATALOG system TO `alice@example.com`; GRANT USE SCHEMA, SELECT ON SCHEMA system.compute") {
 		t.Errorf("node_timeline: %s", c)
+	}
+}
+
+// Regions: a spec workspace without rows in system.lakeflow.jobs read from
+// here is reported, with regionality as the likely cause; listed
+// workspaces with rows pass.
+func TestDoctorJobTableCoverage(t *testing.T) {
+	ws := workspacetest.Healthy(testNow)
+	w, _ := connect(t, ws)
+	s := loadSpec(t, "healthy.yaml")
+	s.Workspaces = []spec.Workspace{{ID: workspacetest.WorkspaceID, Name: "here"}, {ID: "9999999999999999", Name: "far-away"}}
+	checks, err := workspace.Doctor(context.Background(), w, s, workspace.DoctorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := find(t, checks, "job tables workspace "+workspacetest.WorkspaceID); !c.OK || !strings.Contains(c.Detail, "has 9 job(s) of here") {
+		t.Errorf("this workspace: %s", c)
+	}
+	c := find(t, checks, "job tables workspace 9999999999999999")
+	if c.OK || !strings.Contains(c.Detail, "no rows of far-away (9999999999999999)") || !strings.Contains(c.Detail, "another region") ||
+		!strings.Contains(c.Detail, "system.billing is global") || !strings.Contains(c.Fix, `"2222222222222222"`) {
+		t.Errorf("far-away: %s", c)
+	}
+	// With a workspaces list the run_as count is limited to those workspaces.
+	if !slices.ContainsFunc(ws.Statements(), func(st string) bool {
+		return strings.Contains(st, "run_as_user_name") && strings.Contains(st, "WHERE workspace_id IN ('1234567890123456', '9999999999999999')")
+	}) {
+		t.Errorf("the run_as count is not limited to the spec's workspaces: %q", ws.Statements())
+	}
+	if c := find(t, checks, "jobs without run_as_user_name"); !c.OK || !strings.HasPrefix(c.Detail, "2 of 9 live jobs") || !strings.Contains(c.Detail, `run_as rules of "ml"`) {
+		t.Errorf("run_as names: %s", c)
+	}
+}
+
+// A spec whose teams do not match on run_as hears that nothing depends on
+// the missing names; an empty result is an error, not zero.
+func TestDoctorRunAsNames(t *testing.T) {
+	ws := workspacetest.Healthy(testNow)
+	w, _ := connect(t, ws)
+	s := loadSpec(t, "healthy.yaml")
+	s.Teams = s.Teams[:2]
+	checks, err := workspace.Doctor(context.Background(), w, s, workspace.DoctorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := find(t, checks, "jobs without run_as_user_name"); !c.OK || !strings.HasSuffix(c.Detail, "no team matches on run_as, so nothing depends on it") {
+		t.Errorf("run_as names: %s", c)
+	}
+	ws.Update(func(ws *workspacetest.Workspace) { ws.StatementResults["count_if(coalesce(run_as_user_name"] = nil })
+	checks, err = workspace.Doctor(context.Background(), w, s, workspace.DoctorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := find(t, checks, "jobs without run_as_user_name"); c.OK || !strings.Contains(c.Detail, "unexpected result") {
+		t.Errorf("empty result: %s", c)
+	}
+}
+
+// An existing schema the caller does not own needs the privileges the
+// monitor uses and MANAGE (the bundle's grants); doctor names what is
+// missing and the GRANT that fixes it.
+func TestDoctorSchemaGrantsExisting(t *testing.T) {
+	ws := workspacetest.Healthy(testNow)
+	ws.Schemas["ops.job_monitoring"] = catalog.SchemaInfo{Name: "job_monitoring", CatalogName: "ops", FullName: "ops.job_monitoring", Owner: "platform-admins"}
+	ws.Effective["schema/ops.job_monitoring"] = []catalog.EffectivePrivilegeAssignment{
+		{Principal: "data-engineers", Privileges: []catalog.EffectivePrivilege{
+			{Privilege: catalog.PrivilegeUseSchema}, {Privilege: catalog.PrivilegeSelect},
+			{Privilege: catalog.PrivilegeCreateTable, InheritedFromName: "ops", InheritedFromType: catalog.SecurableTypeCatalog}}},
+	}
+	w, _ := connect(t, ws)
+	checks, err := workspace.Doctor(context.Background(), w, loadSpec(t, "healthy.yaml"), workspace.DoctorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := find(t, checks, "schema grants")
+	want := "✗ schema grants: alice@example.com does not own ops.job_monitoring (owner platform-admins) and lacks CREATE MATERIALIZED VIEW on schema ops.job_monitoring, MODIFY on schema ops.job_monitoring, MANAGE on schema ops.job_monitoring" +
+		" — fix: the owner runs GRANT CREATE MATERIALIZED VIEW, MODIFY, MANAGE ON SCHEMA ops.job_monitoring TO `alice@example.com`, or the schema's owner deploys the bundle"
+	if c.String() != want {
+		t.Errorf("got  %s\nwant %s", c, want)
+	}
+	// ALL PRIVILEGES and MANAGE through a group: ready.
+	ws.Update(func(ws *workspacetest.Workspace) {
+		ws.Effective["schema/ops.job_monitoring"] = []catalog.EffectivePrivilegeAssignment{{Principal: "data-engineers",
+			Privileges: []catalog.EffectivePrivilege{{Privilege: catalog.PrivilegeAllPrivileges}, {Privilege: catalog.PrivilegeManage}}}}
+	})
+	checks, err = workspace.Doctor(context.Background(), w, loadSpec(t, "healthy.yaml"), workspace.DoctorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := find(t, checks, "schema grants"); !c.OK {
+		t.Errorf("all privileges: %s", c)
+	}
+	// Owning the schema through a group is enough.
+	ws.Update(func(ws *workspacetest.Workspace) {
+		s := ws.Schemas["ops.job_monitoring"]
+		s.Owner = "data-engineers"
+		ws.Schemas["ops.job_monitoring"] = s
+		delete(ws.Effective, "schema/ops.job_monitoring")
+	})
+	checks, err = workspace.Doctor(context.Background(), w, loadSpec(t, "healthy.yaml"), workspace.DoctorOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := find(t, checks, "schema grants"); !c.OK || !strings.Contains(c.Detail, "owns ops.job_monitoring (through group data-engineers)") {
+		t.Errorf("owner: %s", c)
 	}
 }
 

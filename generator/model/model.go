@@ -52,7 +52,36 @@ type Target struct {
 	RootPath    string
 	RunAs       *spec.RunAs
 	Permissions []spec.Permission
+	// Grants are the Unity Catalog privileges this target grants on the
+	// monitoring schema: what its run_as identity needs to run the monitor,
+	// and read access for everyone its permissions name. Empty when the
+	// deploying identity, which owns the schema it creates, runs everything
+	// and nobody else is named.
+	Grants []Grant
 }
+
+// Grant is one principal's privileges on the monitoring schema.
+type Grant struct {
+	Principal  string
+	Privileges []string
+}
+
+// RunAsPrivileges are what a run_as identity other than the schema's owner
+// (the deploying identity) needs on the monitoring schema, and no more:
+// USE_SCHEMA to reach it; CREATE_TABLE for the bronze streaming tables and
+// the collector's table; CREATE_MATERIALIZED_VIEW for the bronze, silver
+// and gold materialized views; SELECT and MODIFY because the collector's
+// MERGE, the maintenance job's DELETE and OPTIMIZE and the alerts' queries
+// must work on tables another identity may own (the pipeline's tables
+// belong to the pipeline's owner; tables of a deployment made before
+// run_as was set belong to whoever made it). USE CATALOG and the system
+// tables are granted outside the bundle (see the bundle's README).
+var RunAsPrivileges = []string{"USE_SCHEMA", "CREATE_TABLE", "CREATE_MATERIALIZED_VIEW", "SELECT", "MODIFY"}
+
+// ReaderPrivileges let a principal of a target's permissions read the
+// monitoring tables, which the dashboards (embed_credentials: false) query
+// as the viewer.
+var ReaderPrivileges = []string{"USE_SCHEMA", "SELECT"}
 
 // Workspace is a monitored workspace. Host and TokenSecret ("scope/key") are
 // set for a workspace the collector polls remotely (hub and spoke).
@@ -102,6 +131,27 @@ type Job struct {
 	HealthSeconds int
 	Notify        Notification // the job's own failures and slow runs
 	Tags          []KV
+	// CollectTask is the Jobs API collection task, nil when the job has
+	// none; MainTask runs after it (the pipeline refresh, the retention
+	// script), nil when collection is all the job does.
+	CollectTask *Task
+	MainTask    *Task
+}
+
+// Task is the timeout and retry policy of one job task. The job's timeout
+// must cover the whole chain of its tasks at their worst, or the job is
+// killed while a task still has retries left.
+type Task struct {
+	TimeoutSeconds         int // one attempt
+	MaxRetries             int
+	MinRetryIntervalMillis int
+	RetryOnTimeout         bool
+}
+
+// WorstSeconds is the longest the task can take: every attempt runs to its
+// timeout, with the minimum wait before each retry.
+func (t Task) WorstSeconds() int {
+	return t.TimeoutSeconds*(t.MaxRetries+1) + t.MaxRetries*t.MinRetryIntervalMillis/1000
 }
 
 // Configuration keys the pipeline sources read. They are set on the pipeline
@@ -206,6 +256,10 @@ func Build(s *spec.Spec) (*Bundle, error) {
 	}
 	b.RefreshJob.HealthSeconds = b.RefreshJob.TimeoutSeconds * 3 / 4
 	b.RefreshJob.Notify = notification(s, monitorKeys(s))
+	// The pipeline gets what collection leaves of the job's timeout, and no
+	// task retries: the pipeline retries its own failed flows.
+	pipelineTask := &Task{TimeoutSeconds: b.RefreshJob.TimeoutSeconds}
+	b.RefreshJob.MainTask = pipelineTask
 	b.MaintenanceJob = Job{
 		Key:            b.Key + "_maintenance",
 		Name:           b.Name + " retention",
@@ -215,6 +269,9 @@ func Build(s *spec.Spec) (*Bundle, error) {
 		HealthSeconds:  60 * 60,
 		Notify:         b.RefreshJob.Notify,
 		Tags:           b.RefreshJob.Tags,
+		// One retry after a 5-minute wait, both attempts inside the job's
+		// 2 hours: 2 x 3,300 s + 300 s = 6,900 s.
+		MainTask: &Task{TimeoutSeconds: 3300, MaxRetries: 1, MinRetryIntervalMillis: 5 * 60 * 1000},
 	}
 	if b.Collector.Enabled {
 		b.CollectorJob = &Job{
@@ -226,7 +283,16 @@ func Build(s *spec.Spec) (*Bundle, error) {
 			HealthSeconds:  15 * 60,
 			Notify:         b.RefreshJob.Notify,
 			Tags:           b.RefreshJob.Tags,
+			// Upserts are idempotent and the next scheduled run catches up,
+			// so one retry is enough: 2 x 840 s + 60 s = 1,740 s <= 1,800 s.
+			CollectTask: &Task{TimeoutSeconds: 840, MaxRetries: 1, MinRetryIntervalMillis: 60 * 1000, RetryOnTimeout: true},
 		}
+		// Collection before a refresh only freshens error text that the
+		// collector job gathers anyway, so it gets a short budget
+		// (2 x 300 s + 60 s = 660 s) and the pipeline the rest.
+		collect := &Task{TimeoutSeconds: 300, MaxRetries: 1, MinRetryIntervalMillis: 60 * 1000, RetryOnTimeout: true}
+		b.RefreshJob.CollectTask = collect
+		pipelineTask.TimeoutSeconds -= collect.WorstSeconds()
 	}
 	b.Bronze = BronzeTables()
 	b.Tables = PipelineTables()
@@ -293,6 +359,35 @@ func buildTargets(in map[string]spec.Target) []Target {
 			// The CLI insists on an explicit root_path in production mode.
 			out[i].RootPath = "/Workspace/Users/${workspace.current_user.userName}/.bundle/${bundle.name}/${bundle.target}"
 		}
+		out[i].Grants = schemaGrants(out[i])
+	}
+	return out
+}
+
+// schemaGrants lists the target's run_as identity first, then every
+// principal of its permissions in spec order, each once.
+func schemaGrants(t Target) []Grant {
+	var out []Grant
+	seen := map[string]bool{}
+	add := func(principal string, privileges []string) {
+		if principal == "" || seen[principal] {
+			return
+		}
+		seen[principal] = true
+		out = append(out, Grant{Principal: principal, Privileges: privileges})
+	}
+	if t.RunAs != nil {
+		add(or(t.RunAs.ServicePrincipalName, t.RunAs.UserName), RunAsPrivileges)
+	}
+	for _, p := range t.Permissions {
+		group := p.GroupName
+		if group == "users" {
+			// The workspace's users group is local to the workspace, and
+			// Unity Catalog grants only to account principals; its account
+			// counterpart is "account users".
+			group = "account users"
+		}
+		add(group+p.UserName+p.ServicePrincipalName, ReaderPrivileges)
 	}
 	return out
 }

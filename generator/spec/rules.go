@@ -167,10 +167,37 @@ func (l *loader) checkBundle(s *Spec) {
 				l.fail(ptr("bundle", "targets", name, "permissions", i), "give exactly one of group_name, user_name and service_principal_name")
 			}
 		}
+		if sharedRoot(t.RootPath) && !usersCanManage(t.Permissions) {
+			l.fail(ptr("bundle", "targets", name, "root_path"), "root_path `%s` is under /Workspace/Shared, which every workspace user can write, so `databricks bundle validate --strict` fails (\"the bundle root path ... is writable by all workspace users\"); omit root_path (the default is /Workspace/Users/<deployer>/.bundle/<bundle>/<target>) or use a folder under /Workspace/Users/<deployer>, or grant CAN_MANAGE to group_name users if every user may redeploy it", t.RootPath)
+		}
 		if t.Mode == "development" && t.RunAs != nil {
 			l.fail(ptr("bundle", "targets", name, "run_as"), "a development target runs as the deploying user; run_as belongs on a production target")
 		}
 	}
+}
+
+// sharedRoot reports whether the CLI takes root_path to be under
+// /Workspace/Shared: it prefixes /Workspace to a path that lacks it
+// (bundle/config/mutator/prepend_workspace_prefix.go) and then warns about
+// every root below /Workspace/Shared/ (bundle/permissions/validate.go with
+// IsWorkspaceSharedPath in bundle/libraries/workspace_path.go), in every
+// target mode.
+func sharedRoot(p string) bool {
+	if !strings.HasPrefix(p, "/Workspace/") && !strings.HasPrefix(p, "/Volumes/") && strings.HasPrefix(p, "/") {
+		p = "/Workspace" + p
+	}
+	return strings.HasPrefix(p, "/Workspace/Shared/")
+}
+
+// usersCanManage reports whether the permissions give CAN_MANAGE to group
+// users, with which the CLI accepts a shared root as intended.
+func usersCanManage(perms []Permission) bool {
+	for _, p := range perms {
+		if p.GroupName == "users" && p.Level == "CAN_MANAGE" {
+			return true
+		}
+	}
+	return false
 }
 
 func (l *loader) checkDestinations(s *Spec) {

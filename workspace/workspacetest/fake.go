@@ -68,13 +68,18 @@ type Workspace struct {
 	// SQL error: HTTP 200 and state FAILED. {table} in the message becomes
 	// the quoted table name.
 	StatementErrors map[string]sql.ServiceError
+	// StatementResults answers a statement that contains the key with
+	// these rows (JSON_ARRAY strings, one chunk) instead of the single 1
+	// that every other successful statement returns.
+	StatementResults map[string][][]string
 	// Failures maps "METHOD /path" to an injected error.
 	Failures map[string]*Failure
 
-	mu       sync.Mutex
-	requests []string
-	enabled  []string
-	nextStmt int
+	mu         sync.Mutex
+	requests   []string
+	statements []string
+	enabled    []string
+	nextStmt   int
 }
 
 // Start serves the workspace on a local HTTP server.
@@ -94,6 +99,13 @@ func (ws *Workspace) Requests() []string {
 	ws.mu.Lock()
 	defer ws.mu.Unlock()
 	return append([]string(nil), ws.requests...)
+}
+
+// Statements returns the text of every statement executed so far.
+func (ws *Workspace) Statements() []string {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	return append([]string(nil), ws.statements...)
 }
 
 // Enabled returns the system schemas enabled through the API, in order.
@@ -195,7 +207,13 @@ func (ws *Workspace) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		typ, name, _ := strings.Cut(key, "/")
 		list, ok := ws.Effective[strings.ToLower(typ)+"/"+name]
 		if !ok {
-			if _, exists := ws.Catalogs[name]; !exists {
+			_, catalogExists := ws.Catalogs[name]
+			_, schemaExists := ws.Schemas[name]
+			switch {
+			case strings.EqualFold(typ, "schema") && !schemaExists:
+				apiError(w, 404, "SCHEMA_DOES_NOT_EXIST", fmt.Sprintf("Schema '%s' does not exist.", name))
+				return
+			case !strings.EqualFold(typ, "schema") && !catalogExists:
 				apiError(w, 404, "CATALOG_DOES_NOT_EXIST", fmt.Sprintf("Catalog '%s' does not exist.", name))
 				return
 			}
@@ -303,6 +321,7 @@ func (ws *Workspace) statement(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ws.nextStmt++
+	ws.statements = append(ws.statements, req.Statement)
 	resp := sql.StatementResponse{StatementId: fmt.Sprintf("01ef-%04d", ws.nextStmt)}
 	keys := make([]string, 0, len(ws.StatementErrors))
 	for k := range ws.StatementErrors {
@@ -322,6 +341,20 @@ func (ws *Workspace) statement(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	resp.Status = &sql.StatementStatus{State: sql.StatementStateSucceeded}
+	keys = keys[:0]
+	for k := range ws.StatementResults {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if strings.Contains(req.Statement, k) {
+			rows := ws.StatementResults[k]
+			resp.Manifest = &sql.ResultManifest{Format: sql.FormatJsonArray, TotalRowCount: int64(len(rows)), TotalChunkCount: 1}
+			resp.Result = &sql.ResultData{ChunkIndex: 0, RowCount: int64(len(rows)), DataArray: rows}
+			writeJSON(w, resp)
+			return
+		}
+	}
 	resp.Manifest = &sql.ResultManifest{Format: sql.FormatJsonArray, TotalRowCount: 1, TotalChunkCount: 1,
 		Schema: &sql.ResultSchema{ColumnCount: 1, Columns: []sql.ColumnInfo{{Name: "1", TypeName: sql.ColumnInfoTypeNameInt, TypeText: "INT"}}}}
 	resp.Result = &sql.ResultData{ChunkIndex: 0, RowCount: 1, DataArray: [][]string{{"1"}}}

@@ -16,13 +16,16 @@ const Token = "dapi-test-token"
 
 // Ids the scenarios use.
 const (
-	WorkspaceID   = "1234567890123456"
-	MetastoreID   = "11111111-2222-3333-4444-555555555555"
-	ServerlessID  = "abc123def4567890"
-	ReportingID   = "0123456789abcdef"
-	SlackID       = "7a1b2c3d-0000-0000-0000-000000000001"
-	PagerDutyID   = "7a1b2c3d-0000-0000-0000-000000000002"
-	MLPrincipal   = "9f5c2c1e-1111-2222-3333-444444444444"
+	WorkspaceID  = "1234567890123456"
+	MetastoreID  = "11111111-2222-3333-4444-555555555555"
+	ServerlessID = "abc123def4567890"
+	ReportingID  = "0123456789abcdef"
+	SlackID      = "7a1b2c3d-0000-0000-0000-000000000001"
+	PagerDutyID  = "7a1b2c3d-0000-0000-0000-000000000002"
+	MLPrincipal  = "9f5c2c1e-1111-2222-3333-444444444444"
+	// SameRegionID is another workspace of the Healthy workspace's region:
+	// its jobs show in system.lakeflow.jobs read from there.
+	SameRegionID  = "2222222222222222"
 	workspaceIDNo = 1234567890123456
 )
 
@@ -76,6 +79,13 @@ func Healthy(now time.Time) *Workspace {
 		},
 		JobsPageSize: 3,
 		RunsPageSize: 5,
+		// system.lakeflow.jobs read here: this workspace's nine jobs, two
+		// of them last changed before run_as_user_name was filled in, and
+		// a workspace of the same region.
+		StatementResults: map[string][][]string{
+			"FROM system.lakeflow.jobs GROUP BY workspace_id": {{WorkspaceID, "9"}, {SameRegionID, "4"}},
+			"count_if(coalesce(run_as_user_name":              {{"9", "2"}},
+		},
 	}
 	ws.Jobs, ws.Runs = history(now)
 	return ws
