@@ -57,10 +57,19 @@ func Findings(b *model.Bundle, prefix string) ([]Query, error) {
 	return out, nil
 }
 
+// alertQueryTemplate limits a finding query to one alert's scope.
+const alertQueryTemplate = "templates/alerts/query.sql.tmpl"
+
+// alertQueryData is what alertQueryTemplate sees.
+type alertQueryData struct {
+	Alert   model.Alert
+	Finding string // the family's finding query
+}
+
 // AlertQueries are the query_text of every alert of the bundle, in the
 // order of b.Alerts: its family's finding query, limited to the alert's
-// teams, SLA or KPI. prefix qualifies table names as in Findings, which
-// render once for all alerts.
+// teams, SLA or KPI by alertQueryTemplate. prefix qualifies table names as
+// in Findings, which render once for all alerts.
 func AlertQueries(b *model.Bundle, prefix string) ([]string, error) {
 	queries, err := Findings(b, prefix)
 	if err != nil {
@@ -70,43 +79,22 @@ func AlertQueries(b *model.Bundle, prefix string) ([]string, error) {
 	for _, q := range queries {
 		byFamily[q.Family] = q.SQL
 	}
+	tmpl, err := parse(dbmon.Templates, alertQueryTemplate)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]string, len(b.Alerts))
+	var buf bytes.Buffer
 	for i, a := range b.Alerts {
 		finding, ok := byFamily[a.Family]
 		if !ok {
 			return nil, fmt.Errorf("alert %s: no finding query for family %s", a.Key, a.Family)
 		}
-		out[i] = alertQuery(a, finding)
+		buf.Reset()
+		if err := tmpl.Execute(&buf, alertQueryData{Alert: a, Finding: finding}); err != nil {
+			return nil, fmt.Errorf("execute %s for alert %s: %w", alertQueryTemplate, a.Key, err)
+		}
+		out[i] = string(normalize(buf.Bytes()))
 	}
 	return out, nil
-}
-
-// alertQuery limits a finding query to the alert's scope.
-func alertQuery(a model.Alert, finding string) string {
-	var where []string
-	switch {
-	case len(a.Teams) > 0:
-		where = append(where, "team IN "+model.SQLList(a.Teams))
-	case len(a.ExcludeTeams) > 0:
-		where = append(where, "coalesce(team, '') NOT IN "+model.SQLList(a.ExcludeTeams))
-	}
-	if a.SLA != "" {
-		where = append(where, "subject = "+model.SQLString(a.SLA))
-	}
-	if a.KPI != "" {
-		where = append(where, fmt.Sprintf("left(subject, %d) = %s", len(a.KPI)+1, model.SQLString(a.KPI+":")))
-	}
-	var sb strings.Builder
-	sb.WriteString("SELECT family, team, workspace_id, job_id, job_name, subject, value, threshold, detail\nFROM (\n")
-	for _, line := range strings.Split(strings.TrimRight(finding, "\n"), "\n") {
-		if line != "" {
-			line = "  " + line
-		}
-		sb.WriteString(line + "\n")
-	}
-	sb.WriteString(") finding")
-	if len(where) > 0 {
-		sb.WriteString("\nWHERE " + strings.Join(where, "\n  AND "))
-	}
-	return sb.String() + "\n"
 }
