@@ -98,3 +98,21 @@ func AlertQueries(b *model.Bundle, prefix string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// bronzeCopyTemplate is a bronze table as one pipeline SQL statement.
+const bronzeCopyTemplate = "templates/bronze/filtered_copy.sql.tmpl"
+
+// BronzeCopySQL is the bronze table t as pipeline SQL: the statement the
+// twin runs in place of a streaming table's Python source, with the same
+// source, key expectations and filters.
+func BronzeCopySQL(b *model.Bundle, t model.BronzeTable) (string, error) {
+	tmpl, err := parse(dbmon.Templates, bronzeCopyTemplate)
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, tableData{Bundle: b, Table: t}); err != nil {
+		return "", fmt.Errorf("execute %s for %s: %w", bronzeCopyTemplate, t.Name, err)
+	}
+	return string(normalize(buf.Bytes())), nil
+}
