@@ -63,7 +63,7 @@ const alertQueryTemplate = "templates/alerts/query.sql.tmpl"
 // alertQueryData is what alertQueryTemplate sees.
 type alertQueryData struct {
 	Alert   model.Alert
-	Finding string // the family's finding query
+	Finding string // the family's finding query, indented by two spaces
 }
 
 // AlertQueries are the query_text of every alert of the bundle, in the
@@ -75,9 +75,11 @@ func AlertQueries(b *model.Bundle, prefix string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Each family's query is indented once, not once per alert: a large
+	// spec has thousands of alerts per family.
 	byFamily := map[string]string{}
 	for _, q := range queries {
-		byFamily[q.Family] = q.SQL
+		byFamily[q.Family] = indentLines(q.SQL, "  ")
 	}
 	tmpl, err := parse(dbmon.Templates, alertQueryTemplate)
 	if err != nil {
@@ -94,9 +96,21 @@ func AlertQueries(b *model.Bundle, prefix string) ([]string, error) {
 		if err := tmpl.Execute(&buf, alertQueryData{Alert: a, Finding: finding}); err != nil {
 			return nil, fmt.Errorf("execute %s for alert %s: %w", alertQueryTemplate, a.Key, err)
 		}
-		out[i] = string(normalize(buf.Bytes()))
+		out[i] = strings.TrimRight(buf.String(), "\n") + "\n"
 	}
 	return out, nil
+}
+
+// indentLines prefixes every non-empty line of text with prefix and drops
+// the final newline.
+func indentLines(text, prefix string) string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = prefix + l
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // bronzeCopyTemplate is a bronze table as one pipeline SQL statement.
