@@ -109,11 +109,7 @@ func (e *Engine) Close() error {
 func createTable(name string, cols []Column) (string, error) {
 	defs := make([]string, len(cols))
 	for i, c := range cols {
-		dt, err := DuckType(c.Type)
-		if err != nil {
-			return "", fmt.Errorf("%s.%s: %w", name, c.Name, err)
-		}
-		defs[i] = `"` + c.Name + `" ` + dt
+		defs[i] = `"` + c.Name + `" ` + DuckTypeOf(c.Parsed)
 	}
 	return "CREATE TABLE " + name + " (" + strings.Join(defs, ", ") + ")", nil
 }
@@ -166,7 +162,7 @@ func (l *Loader) Append(table string, row []any) error {
 	}
 	vals := make([]driver.Value, len(row))
 	for i, v := range row {
-		cv, err := appenderValue(t.Columns[i].Type, v)
+		cv, err := appenderValue(t.Columns[i].Parsed, v)
 		if err != nil {
 			return fmt.Errorf("twin: %s.%s: %w", table, t.Columns[i].Name, err)
 		}
@@ -197,21 +193,21 @@ func (l *Loader) Close() error {
 
 // appenderValue converts a Go value of the synth row convention into what the
 // DuckDB appender takes for the declared Databricks type.
-func appenderValue(typ string, v any) (driver.Value, error) {
+func appenderValue(typ model.Type, v any) (driver.Value, error) {
 	if v == nil {
 		return nil, nil
 	}
-	lower := strings.ToLower(typ)
-	switch {
-	case strings.HasPrefix(lower, "decimal("):
+	switch typ.Kind {
+	case model.KindDecimal:
 		f, ok := v.(float64)
 		if !ok {
 			return nil, fmt.Errorf("want float64 for %s, got %T", typ, v)
 		}
-		scaled := new(big.Float).Mul(big.NewFloat(f), new(big.Float).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(18), nil)))
+		scale := int64(typ.Scale)
+		scaled := new(big.Float).Mul(big.NewFloat(f), new(big.Float).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(scale), nil)))
 		i, _ := scaled.Int(nil)
-		return duckdb.Decimal{Width: 38, Scale: 18, Value: i}, nil
-	case strings.HasPrefix(lower, "map<"):
+		return duckdb.Decimal{Width: uint8(typ.Precision), Scale: uint8(typ.Scale), Value: i}, nil
+	case model.KindMap:
 		m := duckdb.Map{}
 		switch mv := v.(type) {
 		case map[string]string:
@@ -226,17 +222,18 @@ func appenderValue(typ string, v any) (driver.Value, error) {
 			return nil, fmt.Errorf("want a map for %s, got %T", typ, v)
 		}
 		return m, nil
-	case strings.HasPrefix(lower, "array<struct"):
-		list, ok := v.([]map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("want []map[string]any for %s, got %T", typ, v)
+	case model.KindArray:
+		if typ.Elem.Kind == model.KindStruct {
+			list, ok := v.([]map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("want []map[string]any for %s, got %T", typ, v)
+			}
+			out := make([]any, len(list))
+			for i, x := range list {
+				out[i] = x
+			}
+			return out, nil
 		}
-		out := make([]any, len(list))
-		for i, x := range list {
-			out[i] = x
-		}
-		return out, nil
-	case strings.HasPrefix(lower, "array<"):
 		list, ok := v.([]string)
 		if !ok {
 			return nil, fmt.Errorf("want []string for %s, got %T", typ, v)
@@ -246,7 +243,7 @@ func appenderValue(typ string, v any) (driver.Value, error) {
 			out[i] = x
 		}
 		return out, nil
-	case strings.HasPrefix(lower, "struct<"):
+	case model.KindStruct:
 		m, ok := v.(map[string]any)
 		if !ok {
 			return nil, fmt.Errorf("want map[string]any for %s, got %T", typ, v)
@@ -257,17 +254,14 @@ func appenderValue(typ string, v any) (driver.Value, error) {
 }
 
 // structValue converts nested decimal fields of a struct (list_prices.pricing).
-func structValue(typ string, m map[string]any) (map[string]any, error) {
-	inner := typ[len("struct<") : len(typ)-1]
+func structValue(typ model.Type, m map[string]any) (map[string]any, error) {
 	out := make(map[string]any, len(m))
-	for _, f := range splitTop(inner, ',') {
-		name, ft, _ := strings.Cut(f, ":")
-		name = strings.TrimSpace(name)
-		v, err := appenderValue(strings.TrimSpace(ft), m[name])
+	for _, f := range typ.Fields {
+		v, err := appenderValue(f.Type, m[f.Name])
 		if err != nil {
-			return nil, fmt.Errorf("field %s: %w", name, err)
+			return nil, fmt.Errorf("field %s: %w", f.Name, err)
 		}
-		out[name] = v
+		out[f.Name] = v
 	}
 	return out, nil
 }

@@ -75,10 +75,7 @@ func (e *Engine) loadFile(path, ext, table string, cols []Column) (string, error
 		// instead of whatever the reader would infer.
 		var defs []string
 		for _, c := range cols {
-			dt, err := DuckType(c.Type)
-			if err != nil {
-				return "", err
-			}
+			dt := DuckTypeOf(c.Parsed)
 			defs = append(defs, "'"+c.Name+"': '"+strings.ReplaceAll(dt, "'", "''")+"'")
 		}
 		reader = "read_json(" + lit + ", format = 'newline_delimited', columns = {" + strings.Join(defs, ", ") + "})"
@@ -111,10 +108,7 @@ func (e *Engine) loadFile(path, ext, table string, cols []Column) (string, error
 			missing = append(missing, c.Name)
 			continue
 		}
-		dt, err := DuckType(c.Type)
-		if err != nil {
-			return "", err
-		}
+		dt := DuckTypeOf(c.Parsed)
 		sel = append(sel, `CAST("`+c.Name+`" AS `+dt+`) AS "`+c.Name+`"`)
 	}
 	var extra []string

@@ -37,7 +37,11 @@ func Statements(b *model.Bundle, files []render.File, asOf time.Time) ([]Stateme
 	}
 	for _, bt := range b.Bronze {
 		if bt.Streaming {
-			if err := add(bt.File()+" (filtered copy)", bt.FilteredCopySQL()); err != nil {
+			src, err := render.BronzeCopySQL(b, bt)
+			if err != nil {
+				return nil, err
+			}
+			if err := add(bt.File()+" (filtered copy)", src); err != nil {
 				return nil, err
 			}
 		}

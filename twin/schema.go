@@ -22,73 +22,47 @@ var SystemTables = model.SystemTables
 // SystemTable returns the declared table with the full name system.<schema>.<table>.
 func SystemTable(fullName string) (Table, bool) { return model.SystemTableByName(fullName) }
 
-func splitTop(s string, sep rune) []string { return model.SplitTop(s, sep) }
-
 // DuckType translates a Databricks column type into DuckDB's spelling:
-// map<k,v> → MAP(K, V), array<t> → T[], struct<a:t> → STRUCT("a" T).
+// map<k,v> → MAP(K, V), array<t> → T[], struct<a:t> → STRUCT("a" T). The
+// type is parsed by model.ParseType, the parser of the declarations.
 func DuckType(t string) (string, error) {
-	t = strings.TrimSpace(t)
-	lower := strings.ToLower(t)
-	inner := func(prefix string) (string, bool) {
-		if strings.HasPrefix(lower, prefix+"<") && strings.HasSuffix(t, ">") {
-			return t[len(prefix)+1 : len(t)-1], true
-		}
-		return "", false
+	pt, err := model.ParseType(t)
+	if err != nil {
+		return "", err
 	}
-	if in, ok := inner("array"); ok {
-		el, err := DuckType(in)
-		if err != nil {
-			return "", err
+	return DuckTypeOf(pt), nil
+}
+
+// DuckTypeOf is DuckType of a parsed type, such as a declared column's
+// Parsed.
+func DuckTypeOf(t model.Type) string {
+	switch t.Kind {
+	case model.KindString:
+		return "VARCHAR"
+	case model.KindInt:
+		return "INTEGER"
+	case model.KindBigint:
+		return "BIGINT"
+	case model.KindDouble:
+		return "DOUBLE"
+	case model.KindBoolean:
+		return "BOOLEAN"
+	case model.KindDate:
+		return "DATE"
+	case model.KindTimestamp:
+		return "TIMESTAMP"
+	case model.KindDecimal:
+		return fmt.Sprintf("DECIMAL(%d,%d)", t.Precision, t.Scale)
+	case model.KindArray:
+		return DuckTypeOf(*t.Elem) + "[]"
+	case model.KindMap:
+		return "MAP(" + DuckTypeOf(*t.Key) + ", " + DuckTypeOf(*t.Elem) + ")"
+	case model.KindStruct:
+		fields := make([]string, len(t.Fields))
+		for i, f := range t.Fields {
+			fields[i] = `"` + f.Name + `" ` + DuckTypeOf(f.Type)
 		}
-		return el + "[]", nil
+		return "STRUCT(" + strings.Join(fields, ", ") + ")"
 	}
-	if in, ok := inner("map"); ok {
-		kv := splitTop(in, ',')
-		if len(kv) != 2 {
-			return "", fmt.Errorf("map type %q needs a key and a value type", t)
-		}
-		k, err := DuckType(kv[0])
-		if err != nil {
-			return "", err
-		}
-		v, err := DuckType(kv[1])
-		if err != nil {
-			return "", err
-		}
-		return "MAP(" + k + ", " + v + ")", nil
-	}
-	if in, ok := inner("struct"); ok {
-		var fields []string
-		for _, f := range splitTop(in, ',') {
-			name, ft, ok := strings.Cut(f, ":")
-			if !ok {
-				return "", fmt.Errorf("struct field %q has no type", f)
-			}
-			dt, err := DuckType(ft)
-			if err != nil {
-				return "", err
-			}
-			fields = append(fields, `"`+strings.TrimSpace(name)+`" `+dt)
-		}
-		return "STRUCT(" + strings.Join(fields, ", ") + ")", nil
-	}
-	switch {
-	case lower == "string":
-		return "VARCHAR", nil
-	case lower == "int" || lower == "integer":
-		return "INTEGER", nil
-	case lower == "bigint" || lower == "long":
-		return "BIGINT", nil
-	case lower == "double":
-		return "DOUBLE", nil
-	case lower == "boolean":
-		return "BOOLEAN", nil
-	case lower == "date":
-		return "DATE", nil
-	case lower == "timestamp":
-		return "TIMESTAMP", nil
-	case strings.HasPrefix(lower, "decimal("):
-		return strings.ToUpper(lower), nil
-	}
-	return "", fmt.Errorf("unknown column type %q", t)
+	panic("twin: no DuckDB type for kind " + string(t.Kind)) // model.ParseType makes no other kind
 }

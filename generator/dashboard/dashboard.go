@@ -11,16 +11,19 @@
 //
 // Datasets read the pipeline's gold tables by bare name (the bundle's
 // dataset_catalog / dataset_schema qualify them); silver tables appear only
-// for drill-down detail, and bronze_workspaces only for workspace names and
-// URLs. Every dataset runs on the twin (package twin), so it may only call
+// where gold has no table at their grain (SilverReads), and
+// bronze_workspaces only for workspace names and URLs. Every dataset runs on the twin (package twin), so it may only call
 // the Databricks functions the twin knows.
+//
+// The dataset queries are templates (templates/dashboards/*.sql.tmpl, one
+// named block per dataset) that package render executes for this package:
+// Go here builds the JSON structure, never SQL text.
 package dashboard
 
 import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/dbmon/dbmon/generator/model"
@@ -263,6 +266,14 @@ func Marshal(d *Dashboard) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// SilverReads are the silver tables a dataset may read, with the reason:
+// gold has no table at their grain.
+var SilverReads = map[string]string{
+	"cost_allocated":     "cost by SKU, and the all-purpose cluster cost apportioned to jobs",
+	"failure_classified": "one row per failed run with its error text (drill-down)",
+	"jobs_current":       "the job name of an apportioned cost row",
+}
+
 // Titles are the human names of the dashboards.
 var Titles = map[string]string{
 	"executive_overview": "Executive overview",
@@ -271,12 +282,26 @@ var Titles = map[string]string{
 	"failure_analysis":   "Failure analysis",
 }
 
+// SQL renders the dataset query template named block (a dataset name, or
+// kpi) with data, a sqlData. Package render supplies it: the blocks of
+// templates/dashboards/*.sql.tmpl, executed with the render FuncMap.
+type SQL func(block string, data any) (string, error)
+
+// sqlData is what a dataset query template sees.
+type sqlData struct {
+	Bundle *model.Bundle
+	// RankDays is the window of the ranked tables, in days.
+	RankDays int
+	// KPI is the KPI of a kpi dataset; zero for the others.
+	KPI model.KPI
+}
+
 // Build generates one file per name in b.Dashboards, in that order. Every
 // dashboard is validated; a problem is a generator bug and fails the build.
-func Build(b *model.Bundle) ([]File, error) {
+func Build(b *model.Bundle, sql SQL) ([]File, error) {
 	var out []File
 	for _, name := range b.Dashboards {
-		d, err := New(b, name)
+		d, err := New(b, name, sql)
 		if err != nil {
 			return nil, err
 		}
@@ -299,17 +324,20 @@ func DisplayName(b *model.Bundle, name string) string { return Titles[name] + " 
 // Path is the dashboard file, relative to the bundle root.
 func Path(name string) string { return "src/dashboards/" + name + ".lvdash.json" }
 
-// New builds the named dashboard.
-func New(b *model.Bundle, name string) (*Dashboard, error) {
+// New builds the named dashboard; sql renders its dataset queries.
+func New(b *model.Bundle, name string, sql SQL) (*Dashboard, error) {
 	build, ok := dashboards[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown dashboard %q", name)
 	}
-	d := newBuilder(b, name)
+	d := newBuilder(b, name, sql)
 	d.text("header", "# "+Titles[name], 1)
 	build(d)
 	if !d.kpisPlaced { // the dashboard did not place them itself
 		d.kpiSection()
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("dashboard %s: %w", name, d.err)
 	}
 	return d.dashboard(), nil
 }
@@ -323,7 +351,8 @@ type builder struct {
 	datasets []dataset
 	grid     grid
 	widgets  map[string]bool
-	sql      *strings.Replacer
+	sql      SQL
+	err      error // the first dataset query that failed to render
 	// kpisPlaced is set once the KPI section is on the page; a dashboard
 	// may place it where it fits, else it goes last.
 	kpisPlaced bool
@@ -344,34 +373,31 @@ type filterable struct {
 	team, workspace bool
 }
 
-func newBuilder(b *model.Bundle, name string) *builder {
-	return &builder{b: b, name: name, widgets: map[string]bool{}, sql: sqlReplacer(b)}
+func newBuilder(b *model.Bundle, name string, sql SQL) *builder {
+	return &builder{b: b, name: name, widgets: map[string]bool{}, sql: sql}
 }
 
-// sqlReplacer expands the placeholders dataset SQL is written with:
-//
-//	{today}    the local date in the spec's timezone, as the pipeline computes it
-//	{ws_name}  the workspace name of x.workspace_id, as cost_by_workspace computes it
-//	{ws_join}  the join that {ws_name} needs (bronze_workspaces w)
-//	{rank_days} the window of the ranked tables, in days
-func sqlReplacer(b *model.Bundle) *strings.Replacer {
-	return strings.NewReplacer(
-		"{today}", "CAST(from_utc_timestamp(current_timestamp(), "+model.SQLString(b.Timezone)+") AS DATE)",
-		"{ws_name}", "coalesce("+b.WorkspaceNameCase("x.workspace_id")+", w.workspace_name, x.workspace_id)",
-		"{ws_join}", "LEFT JOIN bronze_workspaces w ON w.workspace_id = x.workspace_id",
-		"{rank_days}", strconv.Itoa(rankDays),
-	)
+// dataset adds the dataset whose query is the template block of its name
+// and returns the name.
+func (d *builder) dataset(name, displayName string, f filterable) string {
+	return d.datasetFrom(name, displayName, name, sqlData{}, f)
 }
 
-// dataset adds a dataset and returns its name.
-func (d *builder) dataset(name, displayName, sql string, f filterable) string {
+// datasetFrom adds a dataset whose query is the template block, rendered
+// with data (Bundle and RankDays are filled in), and returns its name.
+func (d *builder) datasetFrom(name, displayName, block string, data sqlData, f filterable) string {
 	for _, ds := range d.datasets {
 		if ds.Name == name {
 			panic("dashboard: duplicate dataset " + name) // a bug in this package
 		}
 	}
+	data.Bundle, data.RankDays = d.b, rankDays
+	sql, err := d.sql(block, data)
+	if err != nil && d.err == nil {
+		d.err = fmt.Errorf("dataset %s: %w", name, err)
+	}
 	d.datasets = append(d.datasets, dataset{
-		Dataset: Dataset{Name: name, DisplayName: displayName, QueryLines: queryLines(d.sql.Replace(sql))},
+		Dataset: Dataset{Name: name, DisplayName: displayName, QueryLines: queryLines(sql)},
 		date:    f.date, team: f.team, workspace: f.workspace,
 	})
 	return name

@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,40 +12,47 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dbmon/dbmon/generator"
 	"github.com/dbmon/dbmon/generator/dashboard"
 	"github.com/dbmon/dbmon/generator/model"
+	"github.com/dbmon/dbmon/generator/render"
+	"github.com/dbmon/dbmon/generator/spec"
 	"github.com/dbmon/dbmon/synth"
 	"github.com/dbmon/dbmon/twin"
 )
 
 var asOf = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
-func prepareData(t *testing.T, path string, data []byte) *generator.Result {
-	t.Helper()
-	res, diags, err := generator.Prepare(path, data)
-	if err != nil || len(diags) > 0 {
-		t.Fatalf("%s: %v %v", path, err, diags)
-	}
-	return res
+// loaded is a spec with its bundle and its dashboard files.
+type loaded struct {
+	spec   *spec.Spec
+	bundle *model.Bundle
+	files  []dashboard.File
 }
 
-func prepare(t *testing.T, path string) *generator.Result {
+func loadData(t *testing.T, path string, data []byte) loaded {
+	t.Helper()
+	s, diags := spec.Load(path, data)
+	if len(diags) > 0 {
+		t.Fatalf("%s: %v", path, diags)
+	}
+	b, err := model.Build(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := render.Dashboards(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loaded{s, b, files}
+}
+
+func load(t *testing.T, path string) loaded {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return prepareData(t, path, data)
-}
-
-func build(t *testing.T, b *model.Bundle) []dashboard.File {
-	t.Helper()
-	files, err := dashboard.Build(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
+	return loadData(t, path, data)
 }
 
 func parse(t *testing.T, f dashboard.File) *dashboard.Dashboard {
@@ -65,183 +73,249 @@ func specs(t *testing.T) []string {
 	return paths
 }
 
-// TestEverySpecValid builds every dashboard of every example spec and
-// validates it.
-func TestEverySpecValid(t *testing.T) {
-	for _, path := range specs(t) {
-		t.Run(filepath.Base(path), func(t *testing.T) {
-			res := prepare(t, path)
-			files := build(t, res.Bundle)
-			if len(files) != len(res.Bundle.Dashboards) {
-				t.Fatalf("%d files for %d dashboards", len(files), len(res.Bundle.Dashboards))
-			}
-			for i, f := range files {
-				if f.Name != res.Bundle.Dashboards[i] {
-					t.Errorf("file %d is %s, want %s", i, f.Name, res.Bundle.Dashboards[i])
-				}
-				if want := "src/dashboards/" + f.Name + ".lvdash.json"; f.Path != want {
-					t.Errorf("path %s, want %s", f.Path, want)
-				}
-				if f.DisplayName == "" {
-					t.Errorf("%s has no display name", f.Name)
-				}
-				for _, p := range dashboard.Validate(f) {
-					t.Errorf("%s: %s", f.Name, p)
-				}
-				if !bytes.HasSuffix(f.JSON, []byte("}\n")) || !bytes.HasPrefix(f.JSON, []byte("{\n  \"datasets\"")) {
-					t.Errorf("%s: not 2-space indented JSON ending in a newline", f.Name)
-				}
-				d := parse(t, f)
-				last := d.Pages[len(d.Pages)-1]
-				if last.PageType != dashboard.PageGlobalFilters {
-					t.Errorf("%s: the last page is %s, want the global filters page", f.Name, last.PageType)
-				}
-				var kinds []string
-				for _, item := range last.Layout {
-					kinds = append(kinds, item.Widget.Spec.WidgetType)
-				}
-				if !slices.Contains(kinds, dashboard.FilterDateRange) || !slices.Contains(kinds, dashboard.FilterMulti) {
-					t.Errorf("%s: global filters %v lack a date range or a multi-select", f.Name, kinds)
-				}
-			}
-		})
+// ---- Validate ----
+
+// valid is a small hand-written dashboard with one widget of each kind
+// Validate inspects; each case of TestValidateRejects breaks one thing.
+func valid() *dashboard.Dashboard {
+	fields := func(names ...string) []dashboard.Field {
+		var out []dashboard.Field
+		for _, n := range names {
+			out = append(out, dashboard.Field{Name: n, Expression: "`" + n + "`"})
+		}
+		return out
+	}
+	main := func(fs ...string) []dashboard.WidgetQuery {
+		return []dashboard.WidgetQuery{{Name: "main_query", Query: dashboard.Query{DatasetName: "ds", Fields: fields(fs...)}}}
+	}
+	enc := func(f string) *dashboard.Encoding { return &dashboard.Encoding{FieldName: f} }
+	return &dashboard.Dashboard{
+		Datasets: []dashboard.Dataset{{Name: "ds", DisplayName: "DS", QueryLines: []string{"SELECT 1 AS a,\n", "2 AS b\n"}}},
+		Pages: []dashboard.Page{
+			{Name: "main", DisplayName: "Main", PageType: dashboard.PageCanvas, Layout: []dashboard.LayoutItem{
+				{Widget: dashboard.Widget{Name: "text", MultilineTextboxSpec: &dashboard.TextboxSpec{Lines: []string{"# T"}}},
+					Position: dashboard.Position{X: 0, Y: 0, Width: 6, Height: 1}},
+				{Widget: dashboard.Widget{Name: "counter", Queries: main("a"),
+					Spec: &dashboard.Spec{Version: 2, WidgetType: dashboard.Counter, Encodings: dashboard.Encodings{Value: enc("a")}}},
+					Position: dashboard.Position{X: 0, Y: 1, Width: 2, Height: 2}},
+				{Widget: dashboard.Widget{Name: "bar", Queries: main("a", "b"),
+					Spec: &dashboard.Spec{Version: 3, WidgetType: dashboard.Bar, Encodings: dashboard.Encodings{X: enc("a"), Y: enc("b")}}},
+					Position: dashboard.Position{X: 2, Y: 1, Width: 4, Height: 2}},
+				{Widget: dashboard.Widget{Name: "table", Queries: main("a"),
+					Spec: &dashboard.Spec{Version: dashboard.TableVersion, WidgetType: dashboard.Table,
+						Encodings: dashboard.Encodings{Columns: []dashboard.TableColumn{{FieldName: "a", DisplayName: "A"}}}}},
+					Position: dashboard.Position{X: 0, Y: 3, Width: 6, Height: 2}},
+			}},
+			{Name: "filters", DisplayName: "Filters", PageType: dashboard.PageGlobalFilters, Layout: []dashboard.LayoutItem{
+				{Widget: dashboard.Widget{Name: "filter",
+					Queries: []dashboard.WidgetQuery{{Name: "q_a", Query: dashboard.Query{DatasetName: "ds", Fields: fields("a")}}},
+					Spec: &dashboard.Spec{Version: 2, WidgetType: dashboard.FilterMulti,
+						Encodings: dashboard.Encodings{Fields: []dashboard.FilterField{{FieldName: "a", DisplayName: "A", QueryName: "q_a"}}}}},
+					Position: dashboard.Position{X: 0, Y: 0, Width: 2, Height: 2}},
+			}},
+		},
 	}
 }
 
-// TestValidateCatches breaks a valid dashboard one way at a time and expects
-// Validate to name the problem, so the validation above can fail.
-func TestValidateCatches(t *testing.T) {
-	res := prepare(t, "../../specs/example.yaml")
-	// canvas returns the first canvas page and the index of its first data
-	// widget of the given type.
-	find := func(d *dashboard.Dashboard, widgetType string) (*dashboard.Page, int) {
-		pg := &d.Pages[0]
-		for i, item := range pg.Layout {
-			if item.Widget.Spec != nil && item.Widget.Spec.WidgetType == widgetType {
-				return pg, i
-			}
-		}
-		t.Fatalf("no %s widget", widgetType)
-		return nil, 0
+func file(t *testing.T, d *dashboard.Dashboard) dashboard.File {
+	t.Helper()
+	data, err := dashboard.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return dashboard.File{Name: "x", Path: "src/dashboards/x.lvdash.json", JSON: data}
+}
+
+// TestValidateRejects breaks a valid dashboard one way per check of
+// Validate and expects exactly the problems that name the break.
+func TestValidateRejects(t *testing.T) {
+	if p := dashboard.Validate(file(t, valid())); len(p) > 0 {
+		t.Fatalf("the base dashboard is invalid: %q", p)
+	}
+	canvas := func(d *dashboard.Dashboard, i int) *dashboard.LayoutItem { return &d.Pages[0].Layout[i] }
+	filter := func(d *dashboard.Dashboard) *dashboard.Widget { return &d.Pages[1].Layout[0].Widget }
+	const counter, bar, table = 1, 2, 3
 	cases := []struct {
 		name   string
-		want   string
 		break_ func(d *dashboard.Dashboard)
+		want   []string
 	}{
-		{"overlap", "overlap", func(d *dashboard.Dashboard) {
-			pg, i := find(d, dashboard.Counter)
-			pg.Layout[i+1].Position = pg.Layout[i].Position
-		}},
-		{"bad datasetName", `datasetName "ds_nope"`, func(d *dashboard.Dashboard) {
-			pg, i := find(d, dashboard.Line)
-			pg.Layout[i].Widget.Queries[0].Query.DatasetName = "ds_nope"
-		}},
-		{"unknown fieldName", `fieldName "sum(nope)"`, func(d *dashboard.Dashboard) {
-			pg, i := find(d, dashboard.Counter)
-			pg.Layout[i].Widget.Spec.Encodings.Value.FieldName = "sum(nope)"
-		}},
-		{"unused field", "is used by no encoding", func(d *dashboard.Dashboard) {
-			pg, i := find(d, dashboard.Table)
-			q := &pg.Layout[i].Widget.Queries[0].Query
-			q.Fields = append(q.Fields, dashboard.Field{Name: "extra", Expression: "`extra`"})
-		}},
-		{"wrong version", "needs spec version 2, not 3", func(d *dashboard.Dashboard) {
-			pg, i := find(d, dashboard.Counter)
-			pg.Layout[i].Widget.Spec.Version = 3
-		}},
-		{"wrong chart version", "needs spec version 3, not 2", func(d *dashboard.Dashboard) {
-			pg, i := find(d, dashboard.Line)
-			pg.Layout[i].Widget.Spec.Version = 2
-		}},
-		{"x+width > 6", "exceeds the 6-column grid", func(d *dashboard.Dashboard) {
-			pg, i := find(d, dashboard.Table)
-			pg.Layout[i].Position.X = 4
-		}},
-		{"negative y", "is negative", func(d *dashboard.Dashboard) {
-			d.Pages[0].Layout[0].Position.Y = -1
-		}},
-		{"no pageType", "has no pageType", func(d *dashboard.Dashboard) {
-			d.Pages[0].PageType = ""
-		}},
-		{"duplicate widget name", "the name is also used", func(d *dashboard.Dashboard) {
-			pg, i := find(d, dashboard.Counter)
-			pg.Layout[i+1].Widget.Name = pg.Layout[i].Widget.Name
-		}},
-		{"duplicate dataset", "is used twice", func(d *dashboard.Dashboard) {
-			d.Datasets = append(d.Datasets, d.Datasets[0])
-		}},
-		{"queryLine without newline", "does not end in a newline", func(d *dashboard.Dashboard) {
-			d.Datasets[0].QueryLines[0] = strings.TrimSuffix(d.Datasets[0].QueryLines[0], "\n")
-		}},
-		{"filter queryName", `names query "nope"`, func(d *dashboard.Dashboard) {
-			pg := &d.Pages[len(d.Pages)-1]
-			pg.Layout[0].Widget.Spec.Encodings.Fields[0].QueryName = "nope"
-		}},
-		{"filter fieldName", `fieldName "nope"`, func(d *dashboard.Dashboard) {
-			pg := &d.Pages[len(d.Pages)-1]
-			pg.Layout[1].Widget.Spec.Encodings.Fields[0].FieldName = "nope"
-		}},
-		{"unknown widget type", `unknown widgetType "gauge"`, func(d *dashboard.Dashboard) {
-			pg, i := find(d, dashboard.Bar)
-			pg.Layout[i].Widget.Spec.WidgetType = "gauge"
-		}},
-		{"no pages", "top-level pages is missing", func(d *dashboard.Dashboard) {
-			d.Pages = nil
-		}},
+		{"no datasets", func(d *dashboard.Dashboard) {
+			d.Datasets = []dashboard.Dataset{}
+			for i := range d.Pages[0].Layout[1:] {
+				canvas(d, i+1).Widget.Queries[0].Query.DatasetName = ""
+			}
+			filter(d).Queries[0].Query.DatasetName = ""
+		}, []string{"the dashboard has no datasets",
+			`page main: widget counter: query main_query: datasetName "" is not a dataset of the dashboard`,
+			`page main: widget bar: query main_query: datasetName "" is not a dataset of the dashboard`,
+			`page main: widget table: query main_query: datasetName "" is not a dataset of the dashboard`,
+			`page filters: widget filter: query q_a: datasetName "" is not a dataset of the dashboard`}},
+		{"no pages", func(d *dashboard.Dashboard) { d.Pages = nil },
+			[]string{"top-level pages is missing", "the dashboard has no pages"}},
+		{"dataset without name", func(d *dashboard.Dashboard) {
+			d.Datasets = append(d.Datasets, dashboard.Dataset{DisplayName: "D", QueryLines: []string{"SELECT 1\n"}})
+		}, []string{"dataset 1 () has no name"}},
+		{"dataset twice", func(d *dashboard.Dashboard) { d.Datasets = append(d.Datasets, d.Datasets[0]) },
+			[]string{"dataset name ds is used twice"}},
+		{"dataset without displayName", func(d *dashboard.Dashboard) { d.Datasets[0].DisplayName = "" },
+			[]string{"dataset 0 (ds) has no displayName"}},
+		{"dataset without queryLines", func(d *dashboard.Dashboard) { d.Datasets[0].QueryLines = nil },
+			[]string{"dataset 0 (ds) has no queryLines"}},
+		{"queryLine without newline", func(d *dashboard.Dashboard) { d.Datasets[0].QueryLines[0] = "SELECT 1 AS a," },
+			[]string{`dataset 0 (ds): queryLines[0] does not end in a newline, so it runs into the next line: "SELECT 1 AS a,"`}},
+		{"page without name", func(d *dashboard.Dashboard) { d.Pages[1].Name = "" },
+			[]string{"a page has no name"}},
+		{"page twice", func(d *dashboard.Dashboard) { d.Pages[1].Name = "main" },
+			[]string{"page name main is used twice"}},
+		{"no pageType", func(d *dashboard.Dashboard) { d.Pages[0].PageType = "" },
+			[]string{"page main has no pageType"}},
+		{"unknown pageType", func(d *dashboard.Dashboard) { d.Pages[0].PageType = "PAGE_TYPE_X" },
+			[]string{`page main has unknown pageType "PAGE_TYPE_X"`}},
+		{"widget without name", func(d *dashboard.Dashboard) { canvas(d, counter).Widget.Name = "" },
+			[]string{"page main: layout[1] has no widget name"}},
+		{"widget name on two pages", func(d *dashboard.Dashboard) { filter(d).Name = "bar" },
+			[]string{"page filters: widget bar: the name is also used on page main"}},
+		{"negative x", func(d *dashboard.Dashboard) { canvas(d, counter).Position.X = -1 },
+			[]string{"page main: widget counter: x = -1 is negative"}},
+		{"negative y", func(d *dashboard.Dashboard) { canvas(d, table).Position.Y = -1 },
+			[]string{"page main: widget table: y = -1 is negative",
+				"page main: widgets text (x=0 y=0 w=6 h=1) and table (x=0 y=-1 w=6 h=2) overlap"}},
+		{"zero width", func(d *dashboard.Dashboard) { canvas(d, table).Position.Width = 0 },
+			[]string{"page main: widget table: width = 0 is less than 1"}},
+		{"zero height", func(d *dashboard.Dashboard) { canvas(d, table).Position.Height = 0 },
+			[]string{"page main: widget table: height = 0 is less than 1"}},
+		{"wider than the grid", func(d *dashboard.Dashboard) { canvas(d, table).Position.X = 1 },
+			[]string{"page main: widget table: x + width = 7 exceeds the 6-column grid"}},
+		{"overlap", func(d *dashboard.Dashboard) { canvas(d, bar).Position.X = 1 },
+			[]string{"page main: widgets counter (x=0 y=1 w=2 h=2) and bar (x=1 y=1 w=4 h=2) overlap"}},
+		{"text widget with a spec", func(d *dashboard.Dashboard) {
+			canvas(d, 0).Widget.Spec = &dashboard.Spec{Version: 2, WidgetType: dashboard.Counter}
+		}, []string{"page main: widget text: a text widget has no spec or queries"}},
+		{"neither spec nor text", func(d *dashboard.Dashboard) { canvas(d, counter).Widget.Spec = nil },
+			[]string{"page main: widget counter has neither a spec nor a multilineTextboxSpec"}},
+		{"no widgetType", func(d *dashboard.Dashboard) { canvas(d, table).Widget.Spec.WidgetType = "" },
+			[]string{"page main: widget table has no widgetType"}},
+		{"unknown widgetType", func(d *dashboard.Dashboard) { canvas(d, table).Widget.Spec.WidgetType = "gauge" },
+			[]string{`page main: widget table has unknown widgetType "gauge"`}},
+		{"wrong counter version", func(d *dashboard.Dashboard) { canvas(d, counter).Widget.Spec.Version = 3 },
+			[]string{"page main: widget counter: a counter widget needs spec version 2, not 3"}},
+		{"wrong chart version", func(d *dashboard.Dashboard) { canvas(d, bar).Widget.Spec.Version = 2 },
+			[]string{"page main: widget bar: a bar widget needs spec version 3, not 2"}},
+		{"chart on the filters page", func(d *dashboard.Dashboard) {
+			d.Pages[1].Layout = append(d.Pages[1].Layout, *canvas(d, counter))
+			d.Pages[1].Layout[1].Widget.Name = "counter2"
+			d.Pages[1].Layout[1].Position.Y = 2
+		}, []string{"page filters: widget counter2: only filters belong on the global filters page, not a counter"}},
+		{"no queries", func(d *dashboard.Dashboard) { canvas(d, table).Widget.Queries = nil },
+			[]string{"page main: widget table has no queries",
+				`page main: widget table: encoding columns[0] names query "", which the widget does not have`}},
+		{"query without name", func(d *dashboard.Dashboard) {
+			filter(d).Queries[0].Name = ""
+			filter(d).Spec.Encodings.Fields[0].QueryName = ""
+		}, []string{"page filters: widget filter: a query has no name"}},
+		{"query twice", func(d *dashboard.Dashboard) { filter(d).Queries = append(filter(d).Queries, filter(d).Queries[0]) },
+			[]string{"page filters: widget filter: query name q_a is used twice"}},
+		{"unknown datasetName", func(d *dashboard.Dashboard) { canvas(d, bar).Widget.Queries[0].Query.DatasetName = "nope" },
+			[]string{`page main: widget bar: query main_query: datasetName "nope" is not a dataset of the dashboard`}},
+		{"query without fields", func(d *dashboard.Dashboard) { canvas(d, table).Widget.Queries[0].Query.Fields = nil },
+			[]string{"page main: widget table: query main_query has no fields",
+				`page main: widget table: encoding columns[0] uses fieldName "a", which is not a field of query main_query`}},
+		{"field without expression", func(d *dashboard.Dashboard) { canvas(d, table).Widget.Queries[0].Query.Fields[0].Expression = "" },
+			[]string{`page main: widget table: query main_query: a field needs a name and an expression (name "a", expression "")`}},
+		{"field twice", func(d *dashboard.Dashboard) {
+			q := &canvas(d, table).Widget.Queries[0].Query
+			q.Fields = append(q.Fields, q.Fields[0])
+		}, []string{"page main: widget table: query main_query: field name a is used twice"}},
+		{"encoding names another query", func(d *dashboard.Dashboard) { filter(d).Spec.Encodings.Fields[0].QueryName = "nope" },
+			[]string{`page filters: widget filter: encoding fields[0] names query "nope", which the widget does not have`,
+				"page filters: widget filter: field a of query q_a is used by no encoding"}},
+		{"encoding without fieldName", func(d *dashboard.Dashboard) { canvas(d, bar).Widget.Spec.Encodings.Y.FieldName = "" },
+			[]string{"page main: widget bar: encoding y has no fieldName",
+				"page main: widget bar: field b of query main_query is used by no encoding"}},
+		{"unknown fieldName", func(d *dashboard.Dashboard) { canvas(d, counter).Widget.Spec.Encodings.Value.FieldName = "sum(a)" },
+			[]string{`page main: widget counter: encoding value uses fieldName "sum(a)", which is not a field of query main_query`,
+				"page main: widget counter: field a of query main_query is used by no encoding"}},
+		{"filter without fields", func(d *dashboard.Dashboard) { filter(d).Spec.Encodings.Fields = nil },
+			[]string{"page filters: widget filter: a filter needs encodings.fields",
+				"page filters: widget filter: field a of query q_a is used by no encoding"}},
+		{"two queries on a chart", func(d *dashboard.Dashboard) {
+			w := &canvas(d, counter).Widget
+			w.Queries = append(w.Queries, dashboard.WidgetQuery{Name: "second", Query: w.Queries[0].Query})
+		}, []string{"page main: widget counter: a counter widget has one query, not 2",
+			"page main: widget counter: field a of query second is used by no encoding"}},
+		{"filter fields on a table", func(d *dashboard.Dashboard) {
+			canvas(d, table).Widget.Spec.Encodings.Fields = []dashboard.FilterField{{FieldName: "a", QueryName: "main_query"}}
+		}, []string{"page main: widget table: encodings.fields belongs to filters, not a table"}},
+		{"bar without y", func(d *dashboard.Dashboard) {
+			w := &canvas(d, bar).Widget
+			w.Spec.Encodings.Y = nil
+			w.Queries[0].Query.Fields = w.Queries[0].Query.Fields[:1]
+		}, []string{"page main: widget bar: a bar widget needs a y encoding"}},
+		{"counter without value", func(d *dashboard.Dashboard) {
+			w := &canvas(d, counter).Widget
+			w.Spec.Encodings.Value, w.Spec.Encodings.X = nil, &dashboard.Encoding{FieldName: "a"}
+		}, []string{"page main: widget counter: a counter widget needs a value encoding"}},
+		{"table without columns", func(d *dashboard.Dashboard) {
+			w := &canvas(d, table).Widget
+			w.Spec.Encodings.Columns, w.Spec.Encodings.X = nil, &dashboard.Encoding{FieldName: "a"}
+		}, []string{"page main: widget table: a table needs encodings.columns"}},
+		{"unused field", func(d *dashboard.Dashboard) {
+			q := &canvas(d, table).Widget.Queries[0].Query
+			q.Fields = append(q.Fields, dashboard.Field{Name: "b", Expression: "`b`"})
+		}, []string{"page main: widget table: field b of query main_query is used by no encoding"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			for _, name := range res.Bundle.Dashboards {
-				d, err := dashboard.New(res.Bundle, name)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if p := dashboard.ValidateDashboard(d); len(p) > 0 {
-					t.Fatalf("%s is invalid before breaking it: %v", name, p)
-				}
-				if name != "job_operations" { // has every widget type the cases need
-					continue
-				}
-				c.break_(d)
-				data, err := dashboard.Marshal(d)
-				if err != nil {
-					t.Fatal(err)
-				}
-				problems := dashboard.Validate(dashboard.File{Name: name, Path: "src/dashboards/" + name + ".lvdash.json", JSON: data})
-				found := false
-				for _, p := range problems {
-					found = found || strings.Contains(p, c.want)
-				}
-				if !found {
-					t.Errorf("want a problem containing %q, got %q", c.want, problems)
-				}
+			d := valid()
+			c.break_(d)
+			got := dashboard.Validate(file(t, d))
+			if !slices.Equal(got, c.want) {
+				t.Errorf("problems:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(c.want, "\n  "))
 			}
 		})
 	}
-	if p := dashboard.Validate(dashboard.File{JSON: []byte(`{"datasets": []}`)}); len(p) == 0 {
-		t.Error("a file without pages validates")
+
+	// What only the file can get wrong.
+	good := file(t, valid())
+	fileCases := []struct {
+		name string
+		f    dashboard.File
+		want string
+	}{
+		{"not JSON", dashboard.File{JSON: []byte("[1]\n")}, "not a JSON object: "},
+		{"no datasets key", dashboard.File{JSON: []byte(`{"pages": []}` + "\n")}, "top-level datasets is missing"},
+		{"no final newline", dashboard.File{Name: "x", Path: good.Path, JSON: bytes.TrimSuffix(good.JSON, []byte("\n"))},
+			"the file does not end in a newline"},
+		{"wrong path", dashboard.File{Name: "x", Path: "src/x.lvdash.json", JSON: good.JSON},
+			"path src/x.lvdash.json is not src/dashboards/x.lvdash.json"},
+		{"wrong shape", dashboard.File{JSON: []byte(`{"datasets": 1, "pages": []}` + "\n")}, "does not decode as a dashboard: "},
 	}
-	if p := dashboard.Validate(dashboard.File{JSON: []byte(`[1]`)}); len(p) == 0 {
-		t.Error("a JSON array validates")
+	for _, c := range fileCases {
+		got := dashboard.Validate(c.f)
+		if !slices.ContainsFunc(got, func(p string) bool { return strings.HasPrefix(p, c.want) }) {
+			t.Errorf("%s: problems %q, want one starting %q", c.name, got, c.want)
+		}
 	}
 }
 
-// TestDeterministic builds twice and compares the bytes.
-func TestDeterministic(t *testing.T) {
-	for _, path := range specs(t) {
-		a := build(t, prepare(t, path).Bundle)
-		b := build(t, prepare(t, path).Bundle)
-		if len(a) != len(b) {
-			t.Fatalf("%s: %d files, then %d", path, len(a), len(b))
+// TestBuildRenderErrors: a dataset query template that fails fails Build,
+// naming the dataset.
+func TestBuildRenderErrors(t *testing.T) {
+	l := load(t, "../../specs/minimal.yaml")
+	boom := errors.New("boom")
+	_, err := dashboard.Build(l.bundle, func(block string, _ any) (string, error) {
+		if block == "ds_cost_daily" {
+			return "", boom
 		}
-		for i := range a {
-			if a[i].Path != b[i].Path || !bytes.Equal(a[i].JSON, b[i].JSON) {
-				t.Errorf("%s: %s differs between two builds", path, a[i].Path)
-			}
-		}
+		return "SELECT 1\n", nil
+	})
+	if !errors.Is(err, boom) || !strings.Contains(err.Error(), "dataset ds_cost_daily") {
+		t.Errorf("Build with a failing block: %v", err)
 	}
 }
+
+// ---- what Build makes ----
 
 // TestOnlyListedDashboards: a spec listing one dashboard gets exactly that
 // file, and a KPI left on the default (ungenerated) executive_overview
@@ -260,8 +334,7 @@ kpis:
     target: {max: 1000}
 dashboards: [cost_analysis]
 `)...)
-	res := prepareData(t, "cost_only.yaml", data)
-	files := build(t, res.Bundle)
+	files := loadData(t, "cost_only.yaml", data).files
 	if len(files) != 1 || files[0].Name != "cost_analysis" || files[0].Path != "src/dashboards/cost_analysis.lvdash.json" {
 		var names []string
 		for _, f := range files {
@@ -277,11 +350,119 @@ dashboards: [cost_analysis]
 // TestKPITargetsInTitles: example.yaml's KPI has target max 0.05 as a
 // percent and lives on executive_overview.
 func TestKPITargetsInTitles(t *testing.T) {
-	res := prepare(t, "../../specs/example.yaml")
-	for _, f := range build(t, res.Bundle) {
+	for _, f := range load(t, "../../specs/example.yaml").files {
 		has := bytes.Contains(f.JSON, []byte(`"title": "Spend wasted on failed runs (target ≤ 5%)"`))
 		if has != (f.Name == "executive_overview") {
 			t.Errorf("%s: KPI counter present = %v", f.Name, has)
+		}
+	}
+}
+
+// TestGlobalFilters: every dashboard of the example ends with the global
+// filters page: a date range, a team and a workspace multi-select, each
+// bound to at least one dataset.
+func TestGlobalFilters(t *testing.T) {
+	for _, f := range load(t, "../../specs/example.yaml").files {
+		d := parse(t, f)
+		last := d.Pages[len(d.Pages)-1]
+		if last.PageType != dashboard.PageGlobalFilters {
+			t.Errorf("%s: the last page is %s, want the global filters page", f.Name, last.PageType)
+			continue
+		}
+		kinds := map[string]string{}
+		for _, item := range last.Layout {
+			if len(item.Widget.Queries) > 0 {
+				kinds[item.Widget.Name] = item.Widget.Spec.WidgetType
+			}
+		}
+		want := map[string]string{"filter_date": dashboard.FilterDateRange, "filter_team": dashboard.FilterMulti,
+			"filter_workspace": dashboard.FilterMulti}
+		for name, kind := range want {
+			if kinds[name] != kind {
+				t.Errorf("%s: filter %s is %q, want a %s bound to a dataset", f.Name, name, kinds[name], kind)
+			}
+		}
+	}
+}
+
+// TestKPIDataset: a KPI name reaches its dataset only as an
+// escaped literal, and in the comment without a line break.
+func TestKPIDataset(t *testing.T) {
+	data, err := os.ReadFile("../../specs/minimal.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = append(data, []byte(`
+kpis:
+  - {name: slow_runs, source: job_runs_enriched, value: "avg(duration_seconds)", format: duration, by: workspace}
+`)...)
+	l := loadData(t, "kpi.yaml", data)
+	var sql string
+	for _, f := range l.files {
+		for _, ds := range parse(t, f).Datasets {
+			if ds.Name == "ds_kpi_slow_runs" {
+				sql = strings.Join(ds.QueryLines, "")
+			}
+		}
+	}
+	for _, want := range []string{
+		"SELECT x.breakdown, x.value / 60 AS value, coalesce(", " AS workspace_name\n",
+		"LEFT JOIN bronze_workspaces w ON w.workspace_id = x.breakdown\n",
+		"WHERE x.kpi_name = 'slow_runs'\n",
+	} {
+		if !strings.Contains(sql, want) {
+			t.Errorf("the KPI dataset lacks %q:\n%s", want, sql)
+		}
+	}
+}
+
+// translated is every dataset of every dashboard of a spec, translated for
+// the twin.
+func translated(t *testing.T, l loaded) map[string]map[string]twin.Statement {
+	t.Helper()
+	out := map[string]map[string]twin.Statement{}
+	for _, f := range l.files {
+		out[f.Name] = map[string]twin.Statement{}
+		for _, ds := range parse(t, f).Datasets {
+			sql := strings.Join(ds.QueryLines, "")
+			st, err := twin.Translate(sql, twin.Context{AsOf: asOf})
+			if err != nil {
+				t.Errorf("%s/%s: %v\n%s", f.Name, ds.Name, err, sql)
+				continue
+			}
+			out[f.Name][ds.Name] = st
+		}
+	}
+	return out
+}
+
+// TestDatasetsReadDocumentedTables: as the package documents, datasets read
+// gold tables, bronze_workspaces for workspace names, and only the silver
+// tables of SilverReads; each of those is read somewhere.
+func TestDatasetsReadDocumentedTables(t *testing.T) {
+	silverRead := map[string]bool{}
+	for _, path := range specs(t) {
+		l := load(t, path)
+		for dash, sets := range translated(t, l) {
+			for name, st := range sets {
+				for _, ref := range st.Refs {
+					tb, ok := model.PipelineTableByName(ref)
+					switch {
+					case ref == "bronze_workspaces":
+					case ok && tb.Layer == "gold":
+					case ok && tb.Layer == "silver" && dashboard.SilverReads[ref] != "":
+						silverRead[ref] = true
+					default:
+						t.Errorf("%s: %s/%s reads %s, which is not a gold table, bronze_workspaces or a table of SilverReads",
+							filepath.Base(path), dash, name, ref)
+					}
+				}
+			}
+		}
+	}
+	for name := range dashboard.SilverReads {
+		if !silverRead[name] {
+			t.Errorf("SilverReads lists %s, which no dataset reads", name)
 		}
 	}
 }
@@ -296,10 +477,10 @@ var mayBeEmpty = map[string]bool{
 }
 
 // TestDatasetsRunOnTwin builds the pipeline on synthetic data and runs
-// every dataset of every dashboard of every example spec: it must translate
-// (only functions the twin knows), read only pipeline tables, and yield every
-// column a widget field refers to. On specs/example.yaml the datasets must
-// also return rows.
+// every dataset of every dashboard of every example spec: each must yield
+// every column a widget field refers to, numbers where a widget sums or
+// averages, dates where it truncates to a day or week. On specs/example.yaml
+// the datasets must also return rows.
 func TestDatasetsRunOnTwin(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the pipeline on 40 jobs x 40 days per spec")
@@ -311,8 +492,22 @@ func TestDatasetsRunOnTwin(t *testing.T) {
 	}
 }
 
+// fieldKinds is what a widget field's expression needs of its column.
+var fieldKinds = []struct {
+	prefix string
+	types  []string
+}{
+	{"SUM(", []string{"DOUBLE", "BIGINT", "HUGEINT", "INTEGER", "DECIMAL"}},
+	{"AVG(", []string{"DOUBLE", "BIGINT", "HUGEINT", "INTEGER", "DECIMAL"}},
+	{"DATE_TRUNC(", []string{"DATE", "TIMESTAMP"}},
+}
+
 func runOnTwin(t *testing.T, path string, wantRows bool) {
-	res := prepare(t, path)
+	l := load(t, path)
+	files, err := render.Render(l.bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e, err := twin.Open(asOf)
 	if err != nil {
 		t.Fatal(err)
@@ -323,23 +518,19 @@ func runOnTwin(t *testing.T, path string, wantRows bool) {
 		t.Fatal(err)
 	}
 	cfg := synth.Config{Seed: 1, Jobs: 40, Days: 40, AsOf: asOf, NodeGrainMinutes: 60, Incidents: true}
-	if _, err := synth.Generate(res.Spec, cfg, loader); err != nil {
+	if _, err := synth.Generate(l.spec, cfg, loader); err != nil {
 		t.Fatal(err)
 	}
 	if err := loader.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.RunPipeline(res.Bundle, res.Files); err != nil {
+	if _, err := e.RunPipeline(l.bundle, files); err != nil {
 		t.Fatal(err)
 	}
 
-	readable := map[string]bool{"bronze_workspaces": true}
-	for _, tb := range res.Bundle.Tables {
-		readable[tb.Name] = true
-	}
-	for _, f := range build(t, res.Bundle) {
+	for _, f := range l.files {
 		d := parse(t, f)
-		columns := map[string][]string{}
+		types := map[string]map[string]string{} // dataset -> column -> DuckDB type
 		for _, ds := range d.Datasets {
 			sql := strings.Join(ds.QueryLines, "")
 			st, err := twin.Translate(sql, twin.Context{AsOf: e.AsOf})
@@ -347,27 +538,25 @@ func runOnTwin(t *testing.T, path string, wantRows bool) {
 				t.Errorf("%s/%s: %v\n%s", f.Name, ds.Name, err, sql)
 				continue
 			}
-			for _, ref := range st.Refs {
-				if !readable[ref] {
-					t.Errorf("%s/%s reads %s, not a pipeline table", f.Name, ds.Name, ref)
-				}
-			}
 			rows, err := e.DB.Query("SELECT * FROM (" + st.Query + ") LIMIT 0")
 			if err != nil {
 				t.Errorf("%s/%s: %v\n%s", f.Name, ds.Name, err, st.Query)
 				continue
 			}
-			columns[ds.Name], err = rows.Columns()
+			cts, err := rows.ColumnTypes()
 			rows.Close()
 			if err != nil {
 				t.Fatal(err)
+			}
+			types[ds.Name] = map[string]string{}
+			for _, ct := range cts {
+				types[ds.Name][ct.Name()] = ct.DatabaseTypeName()
 			}
 			got, err := e.Query(sql)
 			if err != nil {
 				t.Errorf("%s/%s: %v", f.Name, ds.Name, err)
 				continue
 			}
-			t.Logf("%s/%s: %d rows", f.Name, ds.Name, len(got))
 			if wantRows && len(got) == 0 && !mayBeEmpty[ds.Name] {
 				t.Errorf("%s/%s returns no rows on the synthetic data", f.Name, ds.Name)
 			}
@@ -375,15 +564,24 @@ func runOnTwin(t *testing.T, path string, wantRows bool) {
 		for _, pg := range d.Pages {
 			for _, item := range pg.Layout {
 				for _, q := range item.Widget.Queries {
-					cols, ok := columns[q.Query.DatasetName]
+					cols, ok := types[q.Query.DatasetName]
 					if !ok {
 						continue // reported above
 					}
 					for _, field := range q.Query.Fields {
 						for _, m := range backticked.FindAllStringSubmatch(field.Expression, -1) {
-							if m[1] != "*" && !slices.Contains(cols, m[1]) {
-								t.Errorf("%s: widget %s: field %s refers to %s, not a column of %s %v",
-									f.Name, item.Widget.Name, field.Name, m[1], q.Query.DatasetName, cols)
+							typ, ok := cols[m[1]]
+							if !ok {
+								t.Errorf("%s: widget %s: field %s refers to %s, not a column of %s",
+									f.Name, item.Widget.Name, field.Name, m[1], q.Query.DatasetName)
+								continue
+							}
+							for _, k := range fieldKinds {
+								base, _, _ := strings.Cut(typ, "(")
+								if strings.HasPrefix(field.Expression, k.prefix) && !slices.Contains(k.types, base) {
+									t.Errorf("%s: widget %s: field %s needs %v, %s.%s is %s",
+										f.Name, item.Widget.Name, field.Name, k.types, q.Query.DatasetName, m[1], typ)
+								}
 							}
 						}
 					}

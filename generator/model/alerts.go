@@ -48,37 +48,37 @@ type FamilyDoc struct {
 }
 
 // Families lists the alert families with their documentation, in the order
-// they are generated.
+// they are generated. Their default settings are in specDefaults.
 var Families = []struct {
-	Name, DefaultSchedule string
-	Doc                   FamilyDoc
+	Name string
+	Doc  FamilyDoc
 }{
-	{"job_failure", "15m", FamilyDoc{"Job failures",
+	{"job_failure", FamilyDoc{"Job failures",
 		"A job run's final state was ERROR, FAILED or TIMED_OUT in the last 24 hours (repaired runs that succeeded do not count).",
 		[]string{"Open the run (workspace URL /jobs/<job_id>/runs/<run_id>) and read the failed task's error; failure_classified has the class and the collector's error text.",
 			"Check whether the job failed before: SELECT run_date, failed_runs, total_runs FROM job_summary_daily WHERE job_id = '<job_id>' ORDER BY run_date DESC.",
 			"For cloud_capacity or internal failures, repair the run; for user_code, permissions or configuration, fix the job before the next schedule."}}},
-	{"sla_breach", "15m", FamilyDoc{"SLA breaches",
+	{"sla_breach", FamilyDoc{"SLA breaches",
 		"An SLA check failed on one of the last 7 local days: no successful run by the deadline, a run longer than max_duration, or the success rate over window_days below min_success_rate.",
 		[]string{"Read breach_reason in sla_compliance for the SLA and day to see which check failed.",
 			"For a deadline miss, compare the run's start with its schedule (a late start, a queue, a repair) in job_runs_enriched.",
 			"For max_duration or the success rate, look at the job's recent durations and failures in job_summary_daily and tell the SLA's consumers."}}},
-	{"cost_anomaly", "24h", FamilyDoc{"Cost anomalies",
+	{"cost_anomaly", FamilyDoc{"Cost anomalies",
 		"A job's net cost yesterday was more than threshold_sigma standard deviations (at least 10% of the mean) above its mean over baseline_days, and above min_daily_cost.",
 		[]string{"Compare yesterday's runs with earlier ones in job_runs_enriched: more runs, longer runs, or a higher cost per run?",
 			"Check cost_allocated by sku_name for a new SKU or a bigger cluster, and the job's definition changes in jobs_current.change_time.",
 			"If the spend is intended, expect the alert to stop once the baseline includes it; otherwise revert the change or add a budget policy."}}},
-	{"duration_anomaly", "1h", FamilyDoc{"Duration anomalies",
+	{"duration_anomaly", FamilyDoc{"Duration anomalies",
 		"A run that ended in the last 24 hours took more than threshold_sigma standard deviations (at least 10% of the mean) longer than the job's previous baseline_runs runs.",
 		[]string{"Open the run and compare its tasks' durations with a normal run in task_metrics.",
 			"Check for more input data, a smaller or spot-evicted cluster, or queueing (queue and setup time on the run page).",
 			"If the job is under an SLA with max_duration, check sla_compliance before the next run."}}},
-	{"cluster_idle", "1h", FamilyDoc{"Idle clusters",
+	{"cluster_idle", FamilyDoc{"Idle clusters",
 		"A cluster spent at least min_idle_minutes yesterday or today with its average CPU below max_cpu_percent.",
 		[]string{"Find the cluster's owner and purpose: cluster_efficiency.job_id and team, or the cluster page.",
 			"Lower its auto-termination minutes, or move its jobs to job clusters or serverless.",
 			"potential_savings in cluster_efficiency is what the idle time cost; check the trend over the last weeks."}}},
-	{"budget", "24h", FamilyDoc{"Budget warnings",
+	{"budget", FamilyDoc{"Budget warnings",
 		"A team's month-end forecast (net cost so far / elapsed days x days in the month) reached warn_at_percent of its monthly_budget.",
 		[]string{"See which jobs drive the month's cost: cost_allocated for the team, grouped by job_id, this month.",
 			"Compare with last month in budget_status; a jump usually has one job behind it (see cost anomalies).",
@@ -109,9 +109,10 @@ type routing struct {
 	fixed  []string
 }
 
-func route(n spec.Notify) routing {
+// route resolves n, or the family's default notify when n is empty.
+func route(n spec.Notify, def string) routing {
 	if len(n) == 0 {
-		n = spec.Notify{"team"}
+		n = spec.Notify{def}
 	}
 	var r routing
 	for _, k := range n {
@@ -178,16 +179,15 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 		return nil
 	}
 	for _, f := range Families {
+		def := familyDefault(f.Name)
 		set := settings[f.Name]
-		if set != nil && set.Enabled != nil && !*set.Enabled {
+		if set == nil {
+			set = &spec.RoutedAlert{}
+		}
+		if !orBool(set.Enabled, def.Enabled) {
 			continue
 		}
-		schedule := f.DefaultSchedule
-		var notify spec.Notify
-		if set != nil {
-			schedule = or(set.Schedule, schedule)
-			notify = set.Notify
-		}
+		schedule, notify := or(set.Schedule, def.Schedule), set.Notify
 		cron, err := spec.ScheduleCron(schedule)
 		if err != nil {
 			return fmt.Errorf("internal error: alerts.%s.schedule passed validation but %v", f.Name, err)
@@ -195,7 +195,7 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 		base := Alert{Key: b.Key + "_" + f.Name, Family: f.Name, Cron: cron, Timezone: b.Timezone,
 			DisplayName: b.Name + ": " + strings.ToLower(f.Doc.Title)}
 		if f.Name != "sla_breach" {
-			if err := add(base, route(notify)); err != nil {
+			if err := add(base, route(notify, def.Notify)); err != nil {
 				return err
 			}
 			continue
@@ -205,7 +205,7 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 			a.SLA, a.Severity = sla.Name, sla.Severity
 			a.Key = b.Key + "_sla_" + ResourceKey(sla.Name)
 			a.DisplayName = fmt.Sprintf("%s: [%s] SLA %s breached", b.Name, strings.ToUpper(sla.Severity), sla.Name)
-			r := route(notify)
+			r := route(notify, def.Notify)
 			if len(sla.Notify) > 0 {
 				r = routing{fixed: sla.Notify}
 			}

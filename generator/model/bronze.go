@@ -96,40 +96,6 @@ var CollectorTable = PipelineTable{
 		"collected_at TIMESTAMP: When the collector wrote the row."),
 }
 
-// FilteredCopySQL is the table as pipeline SQL: the same source, key
-// expectations and filters as its generated source file. For a streaming
-// table the bundle ships Python (only Python can set skipChangeCommits), and
-// the twin runs this statement in its place, so both come from this one
-// definition.
-func (t BronzeTable) FilteredCopySQL() string {
-	var sb strings.Builder
-	kind := "MATERIALIZED VIEW"
-	from := t.Source
-	if t.Streaming {
-		kind = "STREAMING TABLE"
-		from = "STREAM(" + t.Source + ")"
-	}
-	sb.WriteString("CREATE OR REFRESH " + kind + " " + t.Name + " (\n")
-	for i, k := range t.Keys {
-		if i > 0 {
-			sb.WriteString(",\n")
-		}
-		sb.WriteString("  CONSTRAINT " + k + "_present EXPECT (" + k + " IS NOT NULL) ON VIOLATION DROP ROW")
-	}
-	sb.WriteString("\n)\nAS SELECT *\nFROM " + from)
-	var where []string
-	if t.TimeColumn != "" {
-		where = append(where, t.TimeColumn+" >= date_sub(current_date(), ${"+ConfDetailDays+"})")
-	}
-	if t.HasWorkspace {
-		where = append(where, "('${"+ConfWorkspaceIDs+"}' = '' OR array_contains(split('${"+ConfWorkspaceIDs+"}', ','), workspace_id))")
-	}
-	if len(where) > 0 {
-		sb.WriteString("\nWHERE " + strings.Join(where, "\n  AND "))
-	}
-	return sb.String() + "\n"
-}
-
 // SourceColumns are the columns of the system table the bronze table copies.
 func (t BronzeTable) SourceColumns() []Column {
 	st, _ := SystemTableByName(t.Source)

@@ -164,19 +164,7 @@ const (
 	ConfTimezone     = "dbmon.timezone"
 )
 
-// Defaults of spec v1, in one place.
-const (
-	DefaultTimezone      = "UTC"
-	DefaultUnassigned    = "unassigned"
-	DefaultRefresh       = "1h"
-	DefaultDetailDays    = 90
-	DefaultAggregateDays = 730
-	DefaultCollectorCron = "15m"
-	DefaultLookbackDays  = 2
-)
-
-// AllDashboards are the dashboards generated when the spec lists none.
-var AllDashboards = []string{"executive_overview", "job_operations", "cost_analysis", "failure_analysis"}
+// The defaults of spec v1 are in specDefaults (defaults.go).
 
 var keyUnsafe = regexp.MustCompile(`[^a-z0-9_]+`)
 
@@ -195,11 +183,11 @@ func Build(s *spec.Spec) (*Bundle, error) {
 		Schema:      s.Bundle.Schema,
 		Warehouse:   s.Bundle.Warehouse,
 		WarehouseID: s.Bundle.WarehouseID,
-		Timezone:    or(s.Bundle.Timezone, DefaultTimezone),
-		Unassigned:  or(s.UnassignedTeam, DefaultUnassigned),
+		Timezone:    or(s.Bundle.Timezone, defaultTimezone),
+		Unassigned:  or(s.UnassignedTeam, defaultUnassigned),
 		Retention: Retention{
-			DetailDays:    orInt(s.Retention.DetailDays, DefaultDetailDays),
-			AggregateDays: orInt(s.Retention.AggregateDays, DefaultAggregateDays),
+			DetailDays:    orInt(s.Retention.DetailDays, defaultDetailDays),
+			AggregateDays: orInt(s.Retention.AggregateDays, defaultAggregateDays),
 		},
 		Dashboards: s.Dashboards,
 	}
@@ -216,14 +204,14 @@ func Build(s *spec.Spec) (*Bundle, error) {
 		b.Teams = append(b.Teams, Team{Name: t.Name, Notify: t.Notify, MonthlyBudget: t.MonthlyBudget})
 	}
 
-	collCron, err := spec.ScheduleCron(or(s.Collector.Schedule, DefaultCollectorCron))
+	collCron, err := spec.ScheduleCron(or(s.Collector.Schedule, defaultCollectorSchedule))
 	if err != nil {
 		return nil, fmt.Errorf("internal error: collector schedule passed validation but %v", err)
 	}
 	b.Collector = Collector{
-		Enabled:      s.Collector.Enabled == nil || *s.Collector.Enabled,
+		Enabled:      orBool(s.Collector.Enabled, defaultCollectorEnabled),
 		Cron:         collCron,
-		LookbackDays: orInt(s.Collector.LookbackDays, DefaultLookbackDays),
+		LookbackDays: orInt(s.Collector.LookbackDays, defaultLookbackDays),
 	}
 
 	var ids []string
@@ -241,7 +229,7 @@ func Build(s *spec.Spec) (*Bundle, error) {
 		},
 	}
 
-	refresh := or(s.Refresh, DefaultRefresh)
+	refresh := or(s.Refresh, defaultRefresh)
 	refreshCron, err := spec.ScheduleCron(refresh)
 	if err != nil {
 		return nil, fmt.Errorf("internal error: refresh schedule passed validation but %v", err)
@@ -397,6 +385,13 @@ func or(s, def string) string {
 		return def
 	}
 	return s
+}
+
+func orBool(p *bool, def bool) bool {
+	if p == nil {
+		return def
+	}
+	return *p
 }
 
 func orInt(n, def int) int {

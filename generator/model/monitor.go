@@ -92,20 +92,6 @@ type AlertSettings struct {
 	BudgetWarnPct    float64
 }
 
-// Defaults of the alert families (spec-v1.md).
-const (
-	DefaultSigma          = 3
-	DefaultMinDailyCost   = 50
-	DefaultBaselineDays   = 28
-	DefaultBaselineRuns   = 20
-	DefaultIdleMaxCPU     = 10
-	DefaultIdleMinMinutes = 60
-	DefaultBudgetWarnPct  = 80
-	DefaultKPIWindowDays  = 30
-	DefaultSLAWindowDays  = 30
-	DefaultSeverity       = "warning"
-)
-
 // BuiltinFailureClasses apply when the spec lists none. Error text rules come
 // first: an out-of-memory kill surfaces as a generic termination code.
 var BuiltinFailureClasses = []FailureClass{
@@ -141,10 +127,8 @@ func buildMonitor(s *spec.Spec) Monitor {
 		m.TeamRules = append(m.TeamRules, TeamRule{Team: t.Name, Tags: sortedKV(t.Match.Tags),
 			JobName: t.Match.JobName, RunAs: t.Match.RunAs, Workspaces: t.Match.Workspaces})
 	}
-	m.Pricing = Pricing{Currency: or(s.Pricing.Currency, "USD")}
-	if s.Pricing.DiscountPercent != nil {
-		m.Pricing.DiscountPercent = *s.Pricing.DiscountPercent
-	}
+	m.Pricing = Pricing{Currency: or(s.Pricing.Currency, defaultCurrency)}
+	m.Pricing.DiscountPercent = orFloat(s.Pricing.DiscountPercent, defaultDiscount)
 	for p, pct := range s.Pricing.SKUDiscounts {
 		m.Pricing.SKUDiscounts = append(m.Pricing.SKUDiscounts, SKUDiscount{p, pct})
 	}
@@ -158,14 +142,14 @@ func buildMonitor(s *spec.Spec) Monitor {
 
 	for _, sl := range s.SLAs {
 		r := SLA{Name: sl.Name, JobSelectorSpec: sl.Jobs, SelectorTags: sortedKV(sl.Jobs.Tags), DeadlineMinutes: -1,
-			MinSuccessRate: sl.MinSuccessRate, WindowDays: orInt(sl.WindowDays, DefaultSLAWindowDays),
-			Severity: or(sl.Severity, DefaultSeverity), Notify: sl.Notify}
+			MinSuccessRate: sl.MinSuccessRate, WindowDays: orInt(sl.WindowDays, defaultSLAWindowDays),
+			Severity: or(sl.Severity, defaultSeverity), Notify: sl.Notify}
 		if sl.Deadline != "" {
 			t, _ := time.Parse("15:04", sl.Deadline) // validated HH:MM
 			r.DeadlineMinutes = t.Hour()*60 + t.Minute()
 			days := sl.Days
 			if len(days) == 0 {
-				days = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+				days = defaultSLADays
 			}
 			for _, d := range days {
 				r.Days = append(r.Days, weekdayNumber[d])
@@ -182,9 +166,9 @@ func buildMonitor(s *spec.Spec) Monitor {
 	for _, k := range s.KPIs {
 		src, _ := PipelineTableByName(k.Source) // the schema enumerates the sources
 		r := KPI{Name: k.Name, Title: or(k.Title, k.Name), Source: k.Source, Value: k.Value,
-			Format: or(k.Format, "number"), WindowDays: orInt(k.WindowDays, DefaultKPIWindowDays),
+			Format: or(k.Format, defaultKPIFormat), WindowDays: orInt(k.WindowDays, defaultKPIWindowDays),
 			By: k.By, ByColumn: kpiBy[k.By], DateColumn: src.DateColumn,
-			Dashboard: or(k.Dashboard, "executive_overview"), Notify: k.Notify}
+			Dashboard: or(k.Dashboard, defaultKPIDashboard), Notify: k.Notify}
 		if k.Target != nil {
 			r.Min, r.Max = k.Target.Min, k.Target.Max
 		}
@@ -199,24 +183,24 @@ func buildMonitor(s *spec.Spec) Monitor {
 	}
 
 	a := s.Alerts
-	m.Alerts = AlertSettings{CostSigma: DefaultSigma, CostBaselineDays: DefaultBaselineDays, CostMinDaily: DefaultMinDailyCost,
-		DurationSigma: DefaultSigma, DurationBaseline: DefaultBaselineRuns,
-		IdleMaxCPU: DefaultIdleMaxCPU, IdleMinMinutes: DefaultIdleMinMinutes, BudgetWarnPct: DefaultBudgetWarnPct}
+	m.Alerts = AlertSettings{CostSigma: defaultCostSigma, CostBaselineDays: defaultCostBaselineDays, CostMinDaily: defaultCostMinDaily,
+		DurationSigma: defaultDurationSigma, DurationBaseline: defaultDurationBaseline,
+		IdleMaxCPU: defaultIdleMaxCPU, IdleMinMinutes: defaultIdleMinMinutes, BudgetWarnPct: defaultBudgetWarnPct}
 	if c := a.CostAnomaly; c != nil {
-		m.Alerts.CostSigma = orFloat(c.ThresholdSigma, DefaultSigma)
-		m.Alerts.CostBaselineDays = orInt(c.BaselineDays, DefaultBaselineDays)
-		m.Alerts.CostMinDaily = orFloat(c.MinDailyCost, DefaultMinDailyCost)
+		m.Alerts.CostSigma = orFloat(c.ThresholdSigma, defaultCostSigma)
+		m.Alerts.CostBaselineDays = orInt(c.BaselineDays, defaultCostBaselineDays)
+		m.Alerts.CostMinDaily = orFloat(c.MinDailyCost, defaultCostMinDaily)
 	}
 	if d := a.DurationAnomaly; d != nil {
-		m.Alerts.DurationSigma = orFloat(d.ThresholdSigma, DefaultSigma)
-		m.Alerts.DurationBaseline = orInt(d.BaselineRuns, DefaultBaselineRuns)
+		m.Alerts.DurationSigma = orFloat(d.ThresholdSigma, defaultDurationSigma)
+		m.Alerts.DurationBaseline = orInt(d.BaselineRuns, defaultDurationBaseline)
 	}
 	if c := a.ClusterIdle; c != nil {
-		m.Alerts.IdleMaxCPU = orFloat(c.MaxCPUPercent, DefaultIdleMaxCPU)
-		m.Alerts.IdleMinMinutes = orInt(c.MinIdleMinutes, DefaultIdleMinMinutes)
+		m.Alerts.IdleMaxCPU = orFloat(c.MaxCPUPercent, defaultIdleMaxCPU)
+		m.Alerts.IdleMinMinutes = orInt(c.MinIdleMinutes, defaultIdleMinMinutes)
 	}
 	if b := a.Budget; b != nil {
-		m.Alerts.BudgetWarnPct = orFloat(b.WarnAtPercent, DefaultBudgetWarnPct)
+		m.Alerts.BudgetWarnPct = orFloat(b.WarnAtPercent, defaultBudgetWarnPct)
 	}
 	return m
 }

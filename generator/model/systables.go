@@ -43,7 +43,7 @@ func sysCols(spec string) []Column {
 		if !ok {
 			panic("twin: column without type: " + entry)
 		}
-		out = append(out, Column{Name: name, Type: strings.TrimSpace(typ), Comment: comment})
+		out = append(out, NewColumn(name, typ, comment))
 	}
 	return out
 }

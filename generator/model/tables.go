@@ -2,10 +2,22 @@ package model
 
 import "strings"
 
-// Column is one column of a monitoring table: its Databricks type and the
-// comment that the pipeline DDL and the data dictionary both print.
+// Column is one column of a declared table (system, bronze, silver, gold or
+// collector): its Databricks type as declared, which the pipeline DDL and the
+// data dictionary print, the same type parsed once at declaration, which the
+// twin and the synthetic data read, and the comment.
 type Column struct {
-	Name, Type, Comment string
+	Name    string
+	Type    string // as declared, e.g. DOUBLE or map<string,string>
+	Parsed  Type   // Type, parsed
+	Comment string
+}
+
+// NewColumn declares a column; it panics on a malformed type (declarations
+// are constants, and a test parses every one).
+func NewColumn(name, typ, comment string) Column {
+	typ = strings.TrimSpace(typ)
+	return Column{Name: name, Type: typ, Parsed: MustParseType(typ), Comment: comment}
 }
 
 // PipelineTable is a silver or gold table of tables.md. The pipeline source
@@ -57,7 +69,7 @@ func (t PipelineTable) HasColumn(name string) bool {
 func c(def string) Column {
 	head, comment, _ := strings.Cut(def, ": ")
 	name, typ, _ := strings.Cut(head, " ")
-	return Column{Name: name, Type: typ, Comment: comment}
+	return NewColumn(name, typ, comment)
 }
 
 func columns(defs ...string) []Column {

@@ -57,56 +57,76 @@ func Findings(b *model.Bundle, prefix string) ([]Query, error) {
 	return out, nil
 }
 
+// alertQueryTemplate limits a finding query to one alert's scope.
+const alertQueryTemplate = "templates/alerts/query.sql.tmpl"
+
+// alertQueryData is what alertQueryTemplate sees.
+type alertQueryData struct {
+	Alert   model.Alert
+	Finding string // the family's finding query, indented by two spaces
+}
+
 // AlertQueries are the query_text of every alert of the bundle, in the
 // order of b.Alerts: its family's finding query, limited to the alert's
-// teams, SLA or KPI. prefix qualifies table names as in Findings, which
-// render once for all alerts.
+// teams, SLA or KPI by alertQueryTemplate. prefix qualifies table names as
+// in Findings, which render once for all alerts.
 func AlertQueries(b *model.Bundle, prefix string) ([]string, error) {
 	queries, err := Findings(b, prefix)
 	if err != nil {
 		return nil, err
 	}
+	// Each family's query is indented once, not once per alert: a large
+	// spec has thousands of alerts per family.
 	byFamily := map[string]string{}
 	for _, q := range queries {
-		byFamily[q.Family] = q.SQL
+		byFamily[q.Family] = indentLines(q.SQL, "  ")
+	}
+	tmpl, err := parse(dbmon.Templates, alertQueryTemplate)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]string, len(b.Alerts))
+	var buf bytes.Buffer
 	for i, a := range b.Alerts {
 		finding, ok := byFamily[a.Family]
 		if !ok {
 			return nil, fmt.Errorf("alert %s: no finding query for family %s", a.Key, a.Family)
 		}
-		out[i] = alertQuery(a, finding)
+		buf.Reset()
+		if err := tmpl.Execute(&buf, alertQueryData{Alert: a, Finding: finding}); err != nil {
+			return nil, fmt.Errorf("execute %s for alert %s: %w", alertQueryTemplate, a.Key, err)
+		}
+		out[i] = strings.TrimRight(buf.String(), "\n") + "\n"
 	}
 	return out, nil
 }
 
-// alertQuery limits a finding query to the alert's scope.
-func alertQuery(a model.Alert, finding string) string {
-	var where []string
-	switch {
-	case len(a.Teams) > 0:
-		where = append(where, "team IN "+model.SQLList(a.Teams))
-	case len(a.ExcludeTeams) > 0:
-		where = append(where, "coalesce(team, '') NOT IN "+model.SQLList(a.ExcludeTeams))
-	}
-	if a.SLA != "" {
-		where = append(where, "subject = "+model.SQLString(a.SLA))
-	}
-	if a.KPI != "" {
-		where = append(where, fmt.Sprintf("left(subject, %d) = %s", len(a.KPI)+1, model.SQLString(a.KPI+":")))
-	}
-	var sb strings.Builder
-	sb.WriteString("SELECT family, team, workspace_id, job_id, job_name, subject, value, threshold, detail\nFROM (\n")
-	for _, line := range strings.Split(strings.TrimRight(finding, "\n"), "\n") {
-		if line != "" {
-			line = "  " + line
+// indentLines prefixes every non-empty line of text with prefix and drops
+// the final newline.
+func indentLines(text, prefix string) string {
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = prefix + l
 		}
-		sb.WriteString(line + "\n")
 	}
-	sb.WriteString(") finding")
-	if len(where) > 0 {
-		sb.WriteString("\nWHERE " + strings.Join(where, "\n  AND "))
+	return strings.Join(lines, "\n")
+}
+
+// bronzeCopyTemplate is a bronze table as one pipeline SQL statement.
+const bronzeCopyTemplate = "templates/bronze/filtered_copy.sql.tmpl"
+
+// BronzeCopySQL is the bronze table t as pipeline SQL: the statement the
+// twin runs in place of a streaming table's Python source, with the same
+// source, key expectations and filters.
+func BronzeCopySQL(b *model.Bundle, t model.BronzeTable) (string, error) {
+	tmpl, err := parse(dbmon.Templates, bronzeCopyTemplate)
+	if err != nil {
+		return "", err
 	}
-	return sb.String() + "\n"
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, tableData{Bundle: b, Table: t}); err != nil {
+		return "", fmt.Errorf("execute %s for %s: %w", bronzeCopyTemplate, t.Name, err)
+	}
+	return string(normalize(buf.Bytes())), nil
 }

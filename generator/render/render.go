@@ -194,10 +194,7 @@ func Render(b *model.Bundle) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Dashboards are JSON built from Go values (package dashboard), not
-	// templates: a template cannot keep a 6-column grid or field names
-	// consistent, and Build validates both.
-	dashboards, err := dashboard.Build(b)
+	dashboards, err := Dashboards(b)
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +203,38 @@ func Render(b *model.Bundle) ([]File, error) {
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, nil
+}
+
+// Dashboards builds the dashboard files. Their structure is JSON built from
+// Go values (package dashboard), not templates: a template cannot keep a
+// 6-column grid or field names consistent, and Build validates both. Their
+// dataset queries are templates, the named blocks of dashboardTemplates.
+func Dashboards(b *model.Bundle) ([]dashboard.File, error) {
+	sql, err := dashboardSQL(dbmon.Templates)
+	if err != nil {
+		return nil, err
+	}
+	return dashboard.Build(b, sql)
+}
+
+// dashboardTemplates are the dataset queries of the dashboards: one named
+// block per dataset, parsed into one set.
+const dashboardTemplates = "templates/dashboards/*.sql.tmpl"
+
+// dashboardSQL parses dashboardTemplates with the render FuncMap and returns
+// the function that renders one block of it.
+func dashboardSQL(fsys fs.FS) (dashboard.SQL, error) {
+	tmpl, err := template.New("dashboards").Funcs(Funcs()).Option("missingkey=error").ParseFS(fsys, dashboardTemplates)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", dashboardTemplates, err)
+	}
+	return func(block string, data any) (string, error) {
+		var buf bytes.Buffer
+		if err := tmpl.ExecuteTemplate(&buf, block, data); err != nil {
+			return "", fmt.Errorf("execute %s block %q: %w", dashboardTemplates, block, err)
+		}
+		return buf.String(), nil
+	}, nil
 }
 
 // RenderTemplate renders only the files of one manifest template (the KPI
