@@ -22,7 +22,8 @@ import (
 // KPICheck checks the KPIs of a built bundle (twin.CheckKPIs runs each value
 // expression on DuckDB). Its problems name spec paths such as
 // kpis[0].value and are reported at their line like every other
-// diagnostic; its error is a failure of the check itself.
+// diagnostic; its error is a failure of the check itself. It must not
+// change the bundle, which is the one rendered afterwards.
 type KPICheck func(*model.Bundle) ([]spec.Problem, error)
 
 // Option changes how Generate and Prepare treat a spec.
