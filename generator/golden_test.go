@@ -3,7 +3,6 @@ package generator
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -19,8 +18,9 @@ import (
 )
 
 // update rewrites golden/<spec>/ from the current output and removes stale
-// golden files: go test ./generator -run TestGolden -update
-var update = flag.Bool("update", false, "rewrite golden/ from the generated output")
+// golden files. DBMON_UPDATE=1 is the one switch of every golden in the
+// repository: DBMON_UPDATE=1 go test ./generator -run TestGolden (or ./...).
+var update = os.Getenv("DBMON_UPDATE") != ""
 
 const (
 	specsDir  = "../specs"
@@ -90,13 +90,13 @@ func TestGolden(t *testing.T) {
 			for _, f := range generate(t, name) {
 				got[f.Path] = f.Data
 			}
-			if *update {
+			if update {
 				writeGolden(t, dir, got)
 				return
 			}
 			want := readTree(t, dir)
 			if len(want) == 0 {
-				t.Fatalf("no golden tree in %s; run: go test ./generator -run TestGolden -update", dir)
+				t.Fatalf("no golden tree in %s; run: DBMON_UPDATE=1 go test ./generator -run TestGolden", dir)
 			}
 			for p, data := range got {
 				w, ok := want[p]
@@ -115,7 +115,7 @@ func TestGolden(t *testing.T) {
 			}
 		})
 	}
-	if *update {
+	if update {
 		return
 	}
 	// A golden tree without a spec is stale too.

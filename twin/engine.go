@@ -42,24 +42,13 @@ var MemoryLimit = "2GB"
 // Open creates an in-memory twin whose "now" is asOf, with empty system
 // tables and the collector's table.
 func Open(asOf time.Time) (*Engine, error) {
-	// Session settings go on every connection the pool opens.
-	connector, err := duckdb.NewConnector("", func(ex driver.ExecerContext) error {
-		for _, s := range sessionSettings {
-			if _, err := ex.ExecContext(context.Background(), s, nil); err != nil {
-				return fmt.Errorf("twin: %s: %w", s, err)
-			}
-		}
-		return nil
-	})
+	db, err := openDB()
 	if err != nil {
 		return nil, err
 	}
-	db := sql.OpenDB(connector)
-	// One connection: macros and settings are per database, but a single
-	// connection keeps statement order and appenders simple.
-	db.SetMaxOpenConns(1)
 	tmp, err := os.MkdirTemp("", "dbmon-twin-")
 	if err != nil {
+		db.Close()
 		return nil, err
 	}
 	e := &Engine{DB: db, AsOf: asOf.UTC(), tmp: tmp}
@@ -92,11 +81,32 @@ func Open(asOf time.Time) (*Engine, error) {
 	setup = append(setup, Macros...)
 	for _, s := range setup {
 		if _, err := db.Exec(s); err != nil {
-			db.Close()
+			e.Close()
 			return nil, fmt.Errorf("twin setup: %s: %w", firstLine(s), err)
 		}
 	}
 	return e, nil
+}
+
+// openDB opens an empty in-memory DuckDB whose every connection has the
+// Databricks session settings.
+func openDB() (*sql.DB, error) {
+	connector, err := duckdb.NewConnector("", func(ex driver.ExecerContext) error {
+		for _, s := range sessionSettings {
+			if _, err := ex.ExecContext(context.Background(), s, nil); err != nil {
+				return fmt.Errorf("twin: %s: %w", s, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(connector)
+	// One connection: macros and settings are per database, but a single
+	// connection keeps statement order and appenders simple.
+	db.SetMaxOpenConns(1)
+	return db, nil
 }
 
 // Close releases the database.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dbmon/dbmon/generator"
+	"github.com/dbmon/dbmon/preview"
 	"github.com/dbmon/dbmon/synth"
 	"github.com/dbmon/dbmon/twin"
 )
@@ -45,37 +46,11 @@ func findings(t *testing.T, specPath string, incidents bool) ([]twin.Finding, []
 func runScenario(t *testing.T, specPath string, incidents bool) scenario {
 	t.Helper()
 	res := prepare(t, specPath)
-	e, err := twin.Open(asOf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
-	loader, err := e.Loader()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Five-minute node records keep the test quick; the detectors weigh
 	// records by their length, so the grain does not change what they find.
-	cfg := synth.Config{Seed: 7, Jobs: 60, Days: 45, AsOf: asOf, NodeGrainMinutes: 5, Incidents: incidents}
-	injected, err := synth.Generate(res.Spec, cfg, loader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := loader.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.RunPipeline(res.Bundle, res.Files); err != nil {
-		t.Fatal(err)
-	}
-	found, err := e.Findings(res.Bundle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alerts, err := e.EvaluateAlerts(res.Bundle)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return scenario{res: res, found: found, alerts: alerts, injected: injected}
+	cfg := synth.Config{Seed: 7, Jobs: 60, Days: 45, NodeGrainMinutes: 5, Incidents: incidents}
+	r := run(t, res, preview.Synthetic(cfg))
+	return scenario{res: res, found: r.Findings, alerts: r.Alerts, injected: r.Incidents}
 }
 
 // TestIncidentsDetected injects the synthetic incidents and asserts that

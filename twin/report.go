@@ -165,9 +165,11 @@ func (e *Engine) SLASummary(b *model.Bundle, days int) ([]SLAStatus, error) {
 	var out []SLAStatus
 	for _, s := range b.Monitor.SLAs {
 		st := SLAStatus{Name: s.Name, Severity: s.Severity}
+		// DuckDB's count_if over no rows is NULL (Spark's is 0): an SLA
+		// that selects no job yet must still summarize.
 		err := e.DB.QueryRow(`SELECT count(DISTINCT workspace_id || ':' || job_id),
-				count_if(coalesce(deadline_met, duration_met, success_rate_met) IS NOT NULL),
-				count_if(met AND coalesce(deadline_met, duration_met, success_rate_met) IS NOT NULL)
+				coalesce(count_if(coalesce(deadline_met, duration_met, success_rate_met) IS NOT NULL), 0),
+				coalesce(count_if(met AND coalesce(deadline_met, duration_met, success_rate_met) IS NOT NULL), 0)
 			FROM sla_compliance WHERE sla_name = ? AND period_date > (SELECT max(period_date) FROM sla_compliance) - CAST(? AS INTEGER)`,
 			s.Name, days).Scan(&st.Jobs, &st.Checked, &st.Met)
 		if err != nil {

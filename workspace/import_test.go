@@ -13,6 +13,7 @@ import (
 
 	"github.com/dbmon/dbmon/generator"
 	"github.com/dbmon/dbmon/generator/spec"
+	"github.com/dbmon/dbmon/twin"
 	"github.com/dbmon/dbmon/workspace"
 	"github.com/dbmon/dbmon/workspace/workspacetest"
 )
@@ -21,16 +22,16 @@ import (
 // and generates a bundle.
 func checkValid(t *testing.T, name string, data []byte) *spec.Spec {
 	t.Helper()
-	s, diags := spec.LoadWith(name, data, generator.CheckKPIs)
+	res, diags, err := generator.Prepare(name, data, generator.WithKPICheck(twin.CheckKPIs))
 	if len(diags) > 0 {
 		var b strings.Builder
 		diags.Print(&b)
 		t.Fatalf("the proposed spec is invalid:\n%s\n%s", b.String(), data)
 	}
-	if _, diags, err := generator.Generate(name, data); err != nil || len(diags) > 0 {
-		t.Fatalf("the proposed spec does not generate: %v %v", err, diags)
+	if err != nil {
+		t.Fatalf("the proposed spec does not generate: %v", err)
 	}
-	return s
+	return res.Spec
 }
 
 func TestImportFresh(t *testing.T) {

@@ -1,7 +1,6 @@
 package workspace_test
 
 import (
-	"flag"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -17,8 +16,6 @@ import (
 	"github.com/dbmon/dbmon/workspace"
 	"github.com/dbmon/dbmon/workspace/workspacetest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // testNow is the fixed "now" of the fake workspaces' history.
 var testNow = time.Date(2026, 6, 15, 14, 30, 0, 0, time.UTC)
@@ -71,12 +68,12 @@ func loadSpec(t *testing.T, name string) *spec.Spec {
 	return s
 }
 
-// golden compares got with testdata/name, or rewrites it with -update or
-// DBMON_UPDATE=1.
+// golden compares got with testdata/name, or rewrites it with DBMON_UPDATE=1
+// (the one switch of every golden in the repository).
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
-	if *update || os.Getenv("DBMON_UPDATE") != "" {
+	if os.Getenv("DBMON_UPDATE") != "" {
 		if err := os.WriteFile(path, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -84,12 +81,12 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 	want, err := os.ReadFile(path)
 	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
+		t.Fatalf("%v (run with DBMON_UPDATE=1 to create it)", err)
 	}
 	if string(want) != string(got) {
 		diff, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{A: difflib.SplitLines(string(want)),
 			B: difflib.SplitLines(string(got)), FromFile: path, ToFile: "got", Context: 2})
-		t.Errorf("%s differs (run with -update to accept):\n%s", path, diff)
+		t.Errorf("%s differs (run with DBMON_UPDATE=1 to accept):\n%s", path, diff)
 	}
 }
 

@@ -12,7 +12,13 @@ import (
 	"github.com/dbmon/dbmon/generator"
 	"github.com/dbmon/dbmon/generator/output"
 	"github.com/dbmon/dbmon/generator/spec"
+	"github.com/dbmon/dbmon/twin"
 )
+
+// checkKPIs runs each KPI's value expression on the twin, over empty tables,
+// so validate and generate report a misspelt column at the KPI's line. The
+// generator is pure; the engine is handed in here.
+var checkKPIs = generator.WithKPICheck(twin.CheckKPIs)
 
 func newValidateCmd() *cobra.Command {
 	return &cobra.Command{
@@ -30,7 +36,11 @@ It exits 0 when the spec is valid and 3 when it is not.`,
 			if err != nil {
 				return err
 			}
-			if _, diags := spec.LoadWith(path, data, generator.CheckKPIs); len(diags) > 0 {
+			_, diags, err := generator.Prepare(path, data, checkKPIs)
+			if err != nil {
+				return err
+			}
+			if len(diags) > 0 {
 				return invalid(cmd.ErrOrStderr(), diags)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", path)
@@ -63,7 +73,7 @@ CI to keep the committed bundle in step with the spec.`,
 			if err != nil {
 				return err
 			}
-			files, diags, err := generator.Generate(path, data)
+			files, diags, err := generator.Generate(path, data, checkKPIs)
 			if err != nil {
 				return err
 			}

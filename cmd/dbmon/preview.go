@@ -1,20 +1,17 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/dbmon/dbmon/generator"
+	"github.com/dbmon/dbmon/preview"
 	"github.com/dbmon/dbmon/synth"
-	"github.com/dbmon/dbmon/twin"
 )
 
 type previewOptions struct {
@@ -52,7 +49,7 @@ data, incidents.json.`,
   dbmon preview --data ./export --export ./preview-out`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runPreview(cmd.OutOrStdout(), cmd.ErrOrStderr(), specArg(args), o)
+			return runPreview(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), specArg(args), o)
 		},
 	}
 	f := cmd.Flags()
@@ -80,7 +77,7 @@ func parseAsOf(s string, now time.Time) (time.Time, error) {
 	return time.Time{}, usageError{fmt.Errorf("--as-of %q: want RFC 3339 (2026-11-27T12:00:00Z) or YYYY-MM-DD[THH:MM]", s)}
 }
 
-func runPreview(stdout, stderr io.Writer, path string, o previewOptions) error {
+func runPreview(ctx context.Context, stdout, stderr io.Writer, path string, o previewOptions) error {
 	if o.synthetic == (o.data != "") {
 		return usageError{errors.New("give exactly one of --synthetic and --data DIR")}
 	}
@@ -92,199 +89,32 @@ func runPreview(stdout, stderr io.Writer, path string, o previewOptions) error {
 	if err != nil {
 		return err
 	}
-	res, diags, err := generator.Prepare(path, data)
+	res, diags, err := generator.Prepare(path, data, checkKPIs)
 	if err != nil {
 		return err
 	}
 	if len(diags) > 0 {
 		return invalid(stderr, diags)
 	}
-	e, err := twin.Open(asOf)
-	if err != nil {
-		return err
-	}
-	defer e.Close()
-
-	var incidents []synth.Incident
-	source := ""
+	src := preview.Dir(o.data)
 	if o.synthetic {
-		loader, err := e.Loader()
-		if err != nil {
-			return err
-		}
-		cfg := synth.Config{Seed: o.seed, Jobs: o.jobs, Days: o.days, AsOf: asOf,
-			NodeGrainMinutes: o.nodeGrain, Incidents: !o.clean}
-		incidents, err = synth.Generate(res.Spec, cfg, loader)
-		if cerr := loader.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return fmt.Errorf("synthetic data: %w", err)
-		}
-		source = fmt.Sprintf("synthetic data (seed %d, %d jobs, %d days)", o.seed, o.jobs, o.days)
-	} else {
-		notes, err := e.LoadDir(o.data)
-		for _, n := range notes {
-			fmt.Fprintln(stderr, "load: "+n)
-		}
-		if err != nil {
-			return err
-		}
-		source = "data in " + o.data
+		src = preview.Synthetic(synth.Config{Seed: o.seed, Jobs: o.jobs, Days: o.days,
+			NodeGrainMinutes: o.nodeGrain, Incidents: !o.clean})
 	}
-
-	runs, err := e.RunPipeline(res.Bundle, res.Files)
-	if err != nil {
-		return fmt.Errorf("pipeline on the twin: %w", err)
-	}
-	findings, err := e.Findings(res.Bundle)
+	r, err := preview.Run(ctx, res, src, asOf)
 	if err != nil {
 		return err
 	}
-	kpis, err := e.KPIs(res.Bundle)
-	if err != nil {
-		return err
+	defer r.Close()
+	for _, n := range r.Notes {
+		fmt.Fprintln(stderr, "load: "+n)
 	}
-	slas, err := e.SLASummary(res.Bundle, 7)
-	if err != nil {
-		return err
-	}
-	alerts, err := e.EvaluateAlerts(res.Bundle)
-	if err != nil {
-		return err
-	}
-
-	w := stdout
-	fmt.Fprintf(w, "dbmon preview: %s on %s, as of %s\n", path, source, asOf.Format("2006-01-02 15:04 MST"))
-	fmt.Fprintf(w, "\nTables (rows)\n")
-	for _, r := range runs {
-		fmt.Fprintf(w, "  %-30s %10d\n", r.Name, r.Rows)
-	}
-	fmt.Fprintf(w, "\nKPIs\n")
-	if len(kpis) == 0 {
-		fmt.Fprintln(w, "  (the spec defines none)")
-	}
-	shown := map[string]int{}
-	for _, k := range kpis {
-		// A breakdown by job can have hundreds of values: the summary shows
-		// the first few per KPI (the export has them all).
-		if shown[k.Name]++; shown[k.Name] > maxKPIRows {
-			continue
-		}
-		fmt.Fprintf(w, "  %-28s %-20s %12s  %s\n", k.Name, k.Breakdown, formatKPI(k.Format, k.Value), targetText(k))
-	}
-	for _, k := range kpis {
-		if n := shown[k.Name]; n > maxKPIRows {
-			fmt.Fprintf(w, "  %-28s ... and %d more (see kpis.json with --export)\n", k.Name, n-maxKPIRows)
-			shown[k.Name] = 0
-		}
-	}
-	fmt.Fprintf(w, "\nSLA compliance (last 7 days)\n")
-	if len(slas) == 0 {
-		fmt.Fprintln(w, "  (the spec defines none)")
-	}
-	for _, s := range slas {
-		fmt.Fprintf(w, "  %-28s %-9s %3d jobs  %4d/%-4d job-days met  %s\n", s.Name, s.Severity, s.Jobs, s.Met, s.Checked, strings.Join(s.Breaches, "; "))
-	}
-	fmt.Fprintf(w, "\nFindings (%d)\n", len(findings))
-	for _, f := range findings {
-		fmt.Fprintf(w, "  %-17s %-16s %s\n", f.Family, orDash(f.Team), f.Detail)
-	}
-	fired := 0
-	for _, a := range alerts {
-		if a.Fired {
-			fired++
-		}
-	}
-	fmt.Fprintf(w, "\nAlerts (%d of %d would fire)\n", fired, len(alerts))
-	for _, a := range alerts {
-		if a.Fired {
-			fmt.Fprintf(w, "  %-50s %d finding(s)\n", a.Key, len(a.Rows))
-		}
-	}
-	if o.synthetic {
-		fmt.Fprintf(w, "\nInjected incidents (%d)\n", len(incidents))
-		for _, in := range incidents {
-			fmt.Fprintf(w, "  %-17s %-16s %s\n", in.Kind, orDash(in.Team), in.Detail)
-		}
-	}
-
+	r.Print(stdout)
 	if o.export != "" {
-		if err := e.Export(o.export, res.Bundle); err != nil {
+		if err := r.Export(o.export); err != nil {
 			return err
 		}
-		if findings == nil {
-			findings = []twin.Finding{}
-		}
-		if err := writeJSON(filepath.Join(o.export, "findings.json"), findings); err != nil {
-			return err
-		}
-		if alerts == nil {
-			alerts = []twin.AlertResult{}
-		}
-		if err := writeJSON(filepath.Join(o.export, "alerts.json"), alerts); err != nil {
-			return err
-		}
-		if o.synthetic {
-			if incidents == nil {
-				incidents = []synth.Incident{}
-			}
-			if err := writeJSON(filepath.Join(o.export, "incidents.json"), incidents); err != nil {
-				return err
-			}
-		}
-		fmt.Fprintf(w, "\nExported %d tables to %s\n", len(res.Bundle.Tables), o.export)
+		fmt.Fprintf(stdout, "\nExported %d tables to %s\n", r.ExportedTables(), o.export)
 	}
 	return nil
-}
-
-// maxKPIRows bounds the breakdown values printed per KPI.
-const maxKPIRows = 8
-
-func writeJSON(path string, v any) error {
-	data, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(data, '\n'), 0o644)
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func formatKPI(format string, v *float64) string {
-	if v == nil {
-		return "n/a"
-	}
-	switch format {
-	case "percent":
-		return fmt.Sprintf("%.2f%%", *v*100)
-	case "currency":
-		return fmt.Sprintf("%.2f", *v)
-	case "duration":
-		return (time.Duration(*v) * time.Second).String()
-	}
-	return fmt.Sprintf("%.4g", *v)
-}
-
-func targetText(k twin.KPIValue) string {
-	var parts []string
-	if k.TargetMin != nil {
-		parts = append(parts, "≥ "+formatKPI(k.Format, k.TargetMin))
-	}
-	if k.TargetMax != nil {
-		parts = append(parts, "≤ "+formatKPI(k.Format, k.TargetMax))
-	}
-	if len(parts) == 0 {
-		return ""
-	}
-	mark := "on target"
-	if k.OnTarget != nil && !*k.OnTarget {
-		mark = "OFF TARGET"
-	}
-	return "target " + strings.Join(parts, " and ") + ": " + mark
 }

@@ -1,0 +1,157 @@
+package preview
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dbmon/dbmon/generator"
+	"github.com/dbmon/dbmon/synth"
+	"github.com/dbmon/dbmon/twin"
+)
+
+var asOf = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+
+func prepare(t *testing.T, path string) *generator.Result {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, diags, err := generator.Prepare(path, data)
+	if err != nil || len(diags) > 0 {
+		t.Fatalf("%s: %v %v", path, err, diags)
+	}
+	return res
+}
+
+func f(v float64) *float64 { return &v }
+func b(v bool) *bool       { return &v }
+
+// TestPrint prints a hand-built report: every section, each KPI format,
+// targets below, above and on both sides, and the cut of a long breakdown.
+func TestPrint(t *testing.T) {
+	r := &Report{File: "spec.yaml", Source: "a fixture", AsOf: asOf, Synthetic: true,
+		Tables: []twin.TableRun{{Name: "jobs_current", Rows: 3}},
+		SLAs: []twin.SLAStatus{{Name: "nightly", Severity: "critical", Jobs: 2, Checked: 14, Met: 13,
+			Breaches: []string{"load on 2026-11-26: deadline"}}},
+		Findings:  []twin.Finding{{Family: "job_failure", Detail: "run 1 failed"}},
+		Alerts:    []twin.AlertResult{{Key: "job_failure_core", Fired: true, Rows: []twin.Finding{{}}}, {Key: "budget_all"}},
+		Incidents: []synth.Incident{{Kind: "failure_streak", Team: "core", Detail: "three in a row"}},
+	}
+	r.KPIs = append(r.KPIs,
+		twin.KPIValue{Name: "share", Format: "percent", Breakdown: "all", Value: f(0.25), TargetMax: f(0.1), OnTarget: b(false)},
+		twin.KPIValue{Name: "cost", Format: "currency", Breakdown: "all", Value: f(12.345), TargetMin: f(10), TargetMax: f(20), OnTarget: b(true)},
+		twin.KPIValue{Name: "p95", Format: "duration", Breakdown: "all", Value: f(90)},
+		twin.KPIValue{Name: "none", Format: "number", Breakdown: "all", TargetMin: f(1)},
+	)
+	for i := range maxKPIRows + 2 {
+		r.KPIs = append(r.KPIs, twin.KPIValue{Name: "runs", Format: "number", Breakdown: string(rune('a' + i)), Value: f(float64(i))})
+	}
+	var out strings.Builder
+	r.Print(&out)
+	want := `dbmon preview: spec.yaml on a fixture, as of 2026-11-27 12:00 UTC
+
+Tables (rows)
+  jobs_current                            3
+
+KPIs
+  share                        all                        25.00%  target ≤ 10.00%: OFF TARGET
+  cost                         all                         12.35  target ≥ 10.00 and ≤ 20.00: on target
+  p95                          all                         1m30s  
+  none                         all                           n/a  target ≥ 1: on target
+  runs                         a                               0  
+  runs                         b                               1  
+  runs                         c                               2  
+  runs                         d                               3  
+  runs                         e                               4  
+  runs                         f                               5  
+  runs                         g                               6  
+  runs                         h                               7  
+  runs                         ... and 2 more (see kpis.json with --export)
+
+SLA compliance (last 7 days)
+  nightly                      critical    2 jobs    13/14   job-days met  load on 2026-11-26: deadline
+
+Findings (1)
+  job_failure       -                run 1 failed
+
+Alerts (1 of 2 would fire)
+  job_failure_core                                   1 finding(s)
+
+Injected incidents (1)
+  failure_streak    core             three in a row
+`
+	if got := out.String(); got != want {
+		t.Errorf("Print:\n%s\nwant:\n%s", got, want)
+	}
+}
+
+// TestRunEmptyAndExport runs the example spec on empty system tables and
+// exports it: every table's CSV, the JSON files (empty lists as []), and no
+// incidents.json for data that is not synthetic.
+func TestRunEmptyAndExport(t *testing.T) {
+	res := prepare(t, "../specs/example.yaml")
+	r, err := Run(context.Background(), res, Empty(), asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if r.File != "../specs/example.yaml" || r.Source != "empty system tables" || !r.AsOf.Equal(asOf) || r.Synthetic {
+		t.Errorf("heading fields: %q %q %v synthetic=%v", r.File, r.Source, r.AsOf, r.Synthetic)
+	}
+	if want := len(res.Bundle.Bronze) + len(res.Bundle.Tables); len(r.Tables) != want {
+		t.Errorf("built %d tables, want %d", len(r.Tables), want)
+	}
+	// The example's one KPI is by team: no rows, no teams.
+	if len(r.KPIs) != 0 || len(r.SLAs) != len(res.Bundle.Monitor.SLAs) || len(r.Alerts) != len(res.Bundle.Alerts) {
+		t.Errorf("%d KPI rows, %d SLAs, %d alerts", len(r.KPIs), len(r.SLAs), len(r.Alerts))
+	}
+	dir := t.TempDir()
+	if err := r.Export(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range res.Bundle.Tables {
+		if _, err := os.Stat(filepath.Join(dir, tb.Name+".csv")); err != nil {
+			t.Error(err)
+		}
+	}
+	if r.ExportedTables() != len(res.Bundle.Tables) {
+		t.Errorf("ExportedTables = %d, want %d", r.ExportedTables(), len(res.Bundle.Tables))
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "findings.json"))
+	if err != nil || string(data) != "[]\n" {
+		t.Errorf("findings.json = %q, %v; want []", data, err)
+	}
+	var alerts []twin.AlertResult
+	data, err = os.ReadFile(filepath.Join(dir, "alerts.json"))
+	if err != nil || json.Unmarshal(data, &alerts) != nil || len(alerts) != len(res.Bundle.Alerts) {
+		t.Errorf("alerts.json: %d alerts, want %d (%v)", len(alerts), len(res.Bundle.Alerts), err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "incidents.json")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("incidents.json for data that is not synthetic: %v", err)
+	}
+}
+
+// TestRunStops: a failing source and a cancelled context end the run with
+// their error.
+func TestRunStops(t *testing.T) {
+	res := prepare(t, "../specs/minimal.yaml")
+	boom := errors.New("boom")
+	if _, err := Run(context.Background(), res, Rows("a broken fixture", func(*twin.Engine) error { return boom }), asOf); !errors.Is(err, boom) {
+		t.Errorf("failing source: %v, want %v", err, boom)
+	}
+	if _, err := Run(context.Background(), res, Dir(t.TempDir()), asOf); err == nil || !strings.Contains(err.Error(), "holds no system.<schema>.<table>") {
+		t.Errorf("empty folder: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Run(ctx, res, Empty(), asOf); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v, want context.Canceled", err)
+	}
+}

@@ -1,0 +1,111 @@
+package preview
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/dbmon/dbmon/twin"
+)
+
+// maxKPIRows bounds the breakdown values printed per KPI: a breakdown by job
+// can have hundreds (the export has them all).
+const maxKPIRows = 8
+
+// Print writes the summary: row counts per table, the KPIs against their
+// targets, SLA compliance, the findings, the alerts that would fire and, for
+// synthetic data, the injected incidents.
+func (r *Report) Print(w io.Writer) {
+	fmt.Fprintf(w, "dbmon preview: %s on %s, as of %s\n", r.File, r.Source, r.AsOf.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(w, "\nTables (rows)\n")
+	for _, t := range r.Tables {
+		fmt.Fprintf(w, "  %-30s %10d\n", t.Name, t.Rows)
+	}
+	fmt.Fprintf(w, "\nKPIs\n")
+	if len(r.KPIs) == 0 {
+		fmt.Fprintln(w, "  (the spec defines none)")
+	}
+	shown := map[string]int{}
+	for _, k := range r.KPIs {
+		if shown[k.Name]++; shown[k.Name] > maxKPIRows {
+			continue
+		}
+		fmt.Fprintf(w, "  %-28s %-20s %12s  %s\n", k.Name, k.Breakdown, formatKPI(k.Format, k.Value), targetText(k))
+	}
+	for _, k := range r.KPIs {
+		if n := shown[k.Name]; n > maxKPIRows {
+			fmt.Fprintf(w, "  %-28s ... and %d more (see kpis.json with --export)\n", k.Name, n-maxKPIRows)
+			shown[k.Name] = 0
+		}
+	}
+	fmt.Fprintf(w, "\nSLA compliance (last %d days)\n", SLADays)
+	if len(r.SLAs) == 0 {
+		fmt.Fprintln(w, "  (the spec defines none)")
+	}
+	for _, s := range r.SLAs {
+		fmt.Fprintf(w, "  %-28s %-9s %3d jobs  %4d/%-4d job-days met  %s\n", s.Name, s.Severity, s.Jobs, s.Met, s.Checked, strings.Join(s.Breaches, "; "))
+	}
+	fmt.Fprintf(w, "\nFindings (%d)\n", len(r.Findings))
+	for _, f := range r.Findings {
+		fmt.Fprintf(w, "  %-17s %-16s %s\n", f.Family, orDash(f.Team), f.Detail)
+	}
+	fired := 0
+	for _, a := range r.Alerts {
+		if a.Fired {
+			fired++
+		}
+	}
+	fmt.Fprintf(w, "\nAlerts (%d of %d would fire)\n", fired, len(r.Alerts))
+	for _, a := range r.Alerts {
+		if a.Fired {
+			fmt.Fprintf(w, "  %-50s %d finding(s)\n", a.Key, len(a.Rows))
+		}
+	}
+	if r.Synthetic {
+		fmt.Fprintf(w, "\nInjected incidents (%d)\n", len(r.Incidents))
+		for _, in := range r.Incidents {
+			fmt.Fprintf(w, "  %-17s %-16s %s\n", in.Kind, orDash(in.Team), in.Detail)
+		}
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func formatKPI(format string, v *float64) string {
+	if v == nil {
+		return "n/a"
+	}
+	switch format {
+	case "percent":
+		return fmt.Sprintf("%.2f%%", *v*100)
+	case "currency":
+		return fmt.Sprintf("%.2f", *v)
+	case "duration":
+		return (time.Duration(*v) * time.Second).String()
+	}
+	return fmt.Sprintf("%.4g", *v)
+}
+
+func targetText(k twin.KPIValue) string {
+	var parts []string
+	if k.TargetMin != nil {
+		parts = append(parts, "≥ "+formatKPI(k.Format, k.TargetMin))
+	}
+	if k.TargetMax != nil {
+		parts = append(parts, "≤ "+formatKPI(k.Format, k.TargetMax))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	mark := "on target"
+	if k.OnTarget != nil && !*k.OnTarget {
+		mark = "OFF TARGET"
+	}
+	return "target " + strings.Join(parts, " and ") + ": " + mark
+}

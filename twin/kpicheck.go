@@ -1,0 +1,207 @@
+package twin
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/dbmon/dbmon/generator/model"
+	"github.com/dbmon/dbmon/generator/render"
+	"github.com/dbmon/dbmon/generator/spec"
+)
+
+var (
+	unknownColumn   = regexp.MustCompile(`Referenced column "([^"]+)" not found`)
+	unknownFunction = regexp.MustCompile(`^function (\S+) is not in the twin's Databricks function table`)
+)
+
+// checkAsOf is the "now" of KPI checks: a fixed time, since an expression
+// binds or fails the same whatever the date, and the check must not read
+// the clock.
+var checkAsOf = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// CheckKPIs runs every KPI's value expression on the twin exactly as
+// kpi_values embeds it: the kpi_values template rendered for that KPI alone,
+// over empty tables created from the declared columns of every table the
+// statement reads. The pipeline does not run, so the check costs the same
+// whatever the size of the spec's other sections. An expression that does
+// not bind (an unknown column, a function Databricks lacks, a type error) is
+// reported at the KPI's value; a breakdown its source lacks, at its by.
+//
+// It opens DuckDB only when the bundle has KPIs. The generator takes it as
+// its KPI check (generator.WithKPICheck), so the generator itself never
+// depends on the engine.
+func CheckKPIs(b *model.Bundle) ([]spec.Problem, error) {
+	var c *checker
+	defer func() {
+		if c != nil {
+			c.db.Close()
+		}
+	}()
+	var problems []spec.Problem
+	for i, k := range b.Monitor.KPIs {
+		source, ok := model.PipelineTableByName(k.Source)
+		if !ok {
+			return nil, fmt.Errorf("internal error: kpis[%d]: no pipeline table %s", i, k.Source)
+		}
+		if k.ByColumn != "" && !source.HasColumn(k.ByColumn) {
+			problems = append(problems, spec.Problem{Path: []any{"kpis", i, "by"},
+				Message: fmt.Sprintf("by: %s needs column %s, which %s does not have", k.By, k.ByColumn, k.Source)})
+			continue
+		}
+		if c == nil {
+			var err error
+			if c, err = newChecker(b); err != nil {
+				return nil, err
+			}
+		}
+		src, err := kpiStatement(b, k)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.try(src); err != nil {
+			if errors.Is(err, errInternal) {
+				return nil, err
+			}
+			problems = append(problems, spec.Problem{Path: []any{"kpis", i, "value"}, Message: kpiMessage(k, source, err)})
+		}
+	}
+	return problems, nil
+}
+
+// kpiStatement renders kpi_values for a copy of the bundle that holds only k.
+func kpiStatement(b *model.Bundle, k model.KPI) (string, error) {
+	one := *b
+	one.Monitor.KPIs = []model.KPI{k}
+	kpiTable, _ := model.PipelineTableByName("kpi_values")
+	files, err := render.RenderTemplate(&one, kpiTable.Template())
+	if err != nil {
+		return "", err
+	}
+	if len(files) != 1 {
+		return "", fmt.Errorf("internal error: %s rendered %d files", kpiTable.Template(), len(files))
+	}
+	return string(files[0].Data), nil
+}
+
+// errInternal marks a failure of the checker rather than of the KPI.
+var errInternal = errors.New("internal error")
+
+// checker is a bare twin: the session settings and macros, and only the
+// tables the checked statements read, each created empty when first read.
+type checker struct {
+	db      *sql.DB
+	ctx     Context
+	bronze  map[string]model.BronzeTable
+	created map[string]bool // table names as the statements spell them
+	schemas map[string]bool
+}
+
+func newChecker(b *model.Bundle) (*checker, error) {
+	db, err := openDB()
+	if err != nil {
+		return nil, err
+	}
+	c := &checker{db: db, ctx: pipelineContext(b, checkAsOf), bronze: map[string]model.BronzeTable{},
+		created: map[string]bool{}, schemas: map[string]bool{}}
+	for _, bt := range b.Bronze {
+		c.bronze[bt.Name] = bt
+	}
+	// Binding finds every error the check reports; the optimizer would only
+	// spend time planning queries over tables that are empty.
+	setup := []string{"PRAGMA disable_optimizer", "ATTACH ':memory:' AS " + catalog}
+	for _, s := range append(setup, Macros...) {
+		if _, err := db.Exec(s); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("twin setup: %s: %w", firstLine(s), err)
+		}
+	}
+	return c, nil
+}
+
+// try translates one statement, creates the tables it reads and runs its
+// query, discarding the rows.
+func (c *checker) try(databricksSQL string) error {
+	st, err := Translate(databricksSQL, c.ctx)
+	if err != nil {
+		return err
+	}
+	for _, ref := range st.Refs {
+		if err := c.create(ref); err != nil {
+			return err
+		}
+	}
+	rows, err := c.db.Query(st.Query)
+	if err != nil {
+		return err
+	}
+	return rows.Close()
+}
+
+// create makes the empty table a statement reads as name, from its
+// declaration: a system table, the collector's table, a bronze copy of a
+// system table, or a silver or gold table.
+func (c *checker) create(name string) error {
+	if c.created[name] {
+		return nil
+	}
+	var ddl []string
+	var target string
+	var cols []Column
+	if t, ok := SystemTable(name); ok {
+		if !c.schemas[t.Schema] {
+			c.schemas[t.Schema] = true
+			ddl = append(ddl, "CREATE SCHEMA "+catalog+"."+t.Schema)
+		}
+		target, cols = catalog+"."+t.Schema+"."+t.Name, t.Columns
+	} else if name == model.CollectorTable.Name {
+		target, cols = name, model.CollectorTable.Columns
+	} else if bt, ok := c.bronze[name]; ok {
+		src, found := SystemTable(bt.Source)
+		if !found {
+			return fmt.Errorf("%w: bronze table %s copies %s, which is not declared", errInternal, name, bt.Source)
+		}
+		target, cols = name, src.Columns
+	} else if t, ok := model.PipelineTableByName(name); ok {
+		target, cols = name, t.Columns
+	} else {
+		return fmt.Errorf("%w: kpi_values reads %s, which has no table declaration", errInternal, name)
+	}
+	create, err := createTable(target, cols)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errInternal, err)
+	}
+	for _, s := range append(ddl, create) {
+		if _, err := c.db.Exec(s); err != nil {
+			return fmt.Errorf("%w: %s: %v", errInternal, firstLine(s), err)
+		}
+	}
+	c.created[name] = true
+	return nil
+}
+
+// kpiMessage says what is wrong with a KPI's value for the person who wrote
+// it: the nearest column for a misspelt one, the function table for an
+// unknown function, else the engine's first line.
+func kpiMessage(k model.KPI, source model.PipelineTable, err error) string {
+	msg := err.Error()
+	if m := unknownColumn.FindStringSubmatch(msg); m != nil {
+		hint := spec.Suggest(m[1], source.ColumnNames())
+		if hint == "" {
+			hint = "; its columns are " + strings.Join(source.ColumnNames(), ", ")
+		}
+		return fmt.Sprintf("column `%s` does not exist in %s%s", m[1], k.Source, hint)
+	}
+	var te *Error
+	if errors.As(err, &te) {
+		if f := unknownFunction.FindStringSubmatch(te.Msg); f != nil {
+			return fmt.Sprintf("function `%s` is not a Databricks SQL function dbmon knows; KPI values may use the functions in twin/macros.go", f[1])
+		}
+		return "value is not valid Databricks SQL: " + te.Msg
+	}
+	first, _, _ := strings.Cut(msg, "\n")
+	return "value does not run on " + k.Source + ": " + first
+}
