@@ -158,3 +158,216 @@ func ScheduleCron(s string) (string, error) {
 	}
 	return "", fmt.Errorf("a schedule duration must divide an hour or a day evenly (1m, 5m, 15m, 30m, 1h, 2h, 6h, 12h, 24h); use a Quartz cron string for `%s`", s)
 }
+
+// QuartzCron is a parsed Quartz cron expression that can say when it fires
+// next. Parse it once with ParseQuartzCron and call Next as often as needed.
+type QuartzCron struct {
+	sec, min, hour []bool // indexed by value
+	month          []bool // 1-12
+	year           []bool // index year-1970; nil: every year
+	day            func(d time.Time) bool
+}
+
+// ParseQuartzCron parses an expression that ValidateQuartzCron accepts.
+func ParseQuartzCron(s string) (*QuartzCron, error) {
+	if err := ValidateQuartzCron(s); err != nil {
+		return nil, err
+	}
+	f := strings.Fields(s)
+	c := &QuartzCron{
+		sec:   cronSet(f[0], cronFields[0]),
+		min:   cronSet(f[1], cronFields[1]),
+		hour:  cronSet(f[2], cronFields[2]),
+		month: cronSet(f[4], cronFields[4]),
+	}
+	if len(f) == 7 {
+		c.year = cronSet(f[6], cronFields[6])[1970:]
+	}
+	if f[3] != "?" {
+		c.day = domMatcher(f[3])
+	} else {
+		c.day = dowMatcher(f[5])
+	}
+	return c, nil
+}
+
+// Next is the first fire time strictly after t, with the expression read in
+// loc's wall clock, or the zero time when it never fires again (before 2200).
+// A wall time that a daylight-saving change skips does not fire; one that
+// repeats fires once, at its first occurrence.
+func (c *QuartzCron) Next(t time.Time, loc *time.Location) time.Time {
+	local := t.In(loc)
+	y, m, d := local.Date()
+	for day := time.Date(y, m, d, 0, 0, 0, 0, time.UTC); day.Year() < 2200; day = day.AddDate(0, 0, 1) {
+		if c.year != nil && !c.year[day.Year()-1970] {
+			day = time.Date(day.Year(), 12, 31, 0, 0, 0, 0, time.UTC)
+			continue
+		}
+		if !c.month[day.Month()] {
+			day = time.Date(day.Year(), day.Month()+1, 0, 0, 0, 0, 0, time.UTC) // the month's last day
+			continue
+		}
+		if !c.day(day) {
+			continue
+		}
+		if at, ok := c.onDay(day, t, loc); ok {
+			return at
+		}
+	}
+	return time.Time{}
+}
+
+// onDay is the first fire time after t on a civil day (UTC-labelled).
+func (c *QuartzCron) onDay(day, t time.Time, loc *time.Location) (time.Time, bool) {
+	y, mo, d := day.Date()
+	for h := range 24 {
+		if !c.hour[h] || !time.Date(y, mo, d, h, 59, 59, 0, loc).After(t) {
+			continue
+		}
+		for mi := range 60 {
+			if !c.min[mi] || !time.Date(y, mo, d, h, mi, 59, 0, loc).After(t) {
+				continue
+			}
+			for s := range 60 {
+				if !c.sec[s] {
+					continue
+				}
+				at := time.Date(y, mo, d, h, mi, s, 0, loc)
+				if at.After(t) && at.Hour() == h && at.Minute() == mi && at.Day() == d {
+					return at, true
+				}
+			}
+		}
+	}
+	return time.Time{}, false
+}
+
+// cronSet is the values a validated numeric field (lists, ranges, steps,
+// names, *) matches. Ranges of months and days of the week may wrap.
+func cronSet(f string, spec cronField) []bool {
+	set := make([]bool, spec.max+1)
+	for _, part := range strings.Split(f, ",") {
+		base, step, hasStep := strings.Cut(part, "/")
+		n := 1
+		if hasStep {
+			n, _ = strconv.Atoi(step)
+		}
+		lo, hi := spec.min, spec.max
+		if base != "*" {
+			a, b, isRange := strings.Cut(base, "-")
+			lo, _ = cronValue(a, spec)
+			hi = lo
+			if isRange {
+				hi, _ = cronValue(b, spec)
+			} else if hasStep {
+				hi = spec.max
+			}
+		}
+		span := spec.max - spec.min + 1
+		if hi < lo { // a wrapping range such as FRI-MON
+			hi += span
+		}
+		for v := lo; v <= hi; v += n {
+			set[(v-spec.min)%span+spec.min] = true
+		}
+	}
+	return set
+}
+
+func lastDay(d time.Time) int { return time.Date(d.Year(), d.Month()+1, 0, 0, 0, 0, 0, time.UTC).Day() }
+
+// nearestWeekday is the weekday nearest to day n of d's month, not leaving
+// the month (Quartz's nW).
+func nearestWeekday(d time.Time, n int) int {
+	last := lastDay(d)
+	n = min(n, last)
+	switch time.Date(d.Year(), d.Month(), n, 0, 0, 0, 0, time.UTC).Weekday() {
+	case time.Saturday:
+		if n == 1 {
+			return 3
+		}
+		return n - 1
+	case time.Sunday:
+		if n == last {
+			return n - 2
+		}
+		return n + 1
+	}
+	return n
+}
+
+// domMatcher matches a validated day-of-month field: numbers, ranges and
+// steps, L (last day), L-n, LW (last weekday) and nW.
+func domMatcher(f string) func(time.Time) bool {
+	var preds []func(time.Time) bool
+	var plain []string
+	for _, part := range strings.Split(f, ",") {
+		switch {
+		case part == "L":
+			preds = append(preds, func(d time.Time) bool { return d.Day() == lastDay(d) })
+		case part == "LW":
+			preds = append(preds, func(d time.Time) bool { return d.Day() == nearestWeekday(d, lastDay(d)) })
+		case strings.HasPrefix(part, "L-"):
+			n, _ := strconv.Atoi(strings.TrimSuffix(part[2:], "W"))
+			weekday := strings.HasSuffix(part, "W")
+			preds = append(preds, func(d time.Time) bool {
+				target := max(lastDay(d)-n, 1)
+				if weekday {
+					target = nearestWeekday(d, target)
+				}
+				return d.Day() == target
+			})
+		case strings.HasSuffix(part, "W"):
+			n, _ := strconv.Atoi(strings.TrimSuffix(part, "W"))
+			preds = append(preds, func(d time.Time) bool { return d.Day() == nearestWeekday(d, n) })
+		default:
+			plain = append(plain, part)
+		}
+	}
+	if len(plain) > 0 {
+		set := cronSet(strings.Join(plain, ","), cronFields[3])
+		preds = append(preds, func(d time.Time) bool { return set[d.Day()] })
+	}
+	return anyOf(preds)
+}
+
+// dowMatcher matches a validated day-of-week field (1 = SUN ... 7 = SAT):
+// numbers, names, ranges and steps, L (Saturday), nL (the month's last such
+// day) and n#k (its k-th such day).
+func dowMatcher(f string) func(time.Time) bool {
+	var preds []func(time.Time) bool
+	var plain []string
+	dow := func(d time.Time) int { return int(d.Weekday()) + 1 }
+	for _, part := range strings.Split(f, ",") {
+		day, nth, isNth := strings.Cut(part, "#")
+		switch {
+		case isNth:
+			want, _ := cronValue(day, cronFields[5])
+			k, _ := strconv.Atoi(nth)
+			preds = append(preds, func(d time.Time) bool { return dow(d) == want && (d.Day()-1)/7+1 == k })
+		case part == "L":
+			plain = append(plain, "7")
+		case strings.HasSuffix(part, "L"):
+			want, _ := cronValue(strings.TrimSuffix(part, "L"), cronFields[5])
+			preds = append(preds, func(d time.Time) bool { return dow(d) == want && d.Day()+7 > lastDay(d) })
+		default:
+			plain = append(plain, part)
+		}
+	}
+	if len(plain) > 0 {
+		set := cronSet(strings.Join(plain, ","), cronFields[5])
+		preds = append(preds, func(d time.Time) bool { return set[dow(d)] })
+	}
+	return anyOf(preds)
+}
+
+func anyOf(preds []func(time.Time) bool) func(time.Time) bool {
+	return func(d time.Time) bool {
+		for _, p := range preds {
+			if p(d) {
+				return true
+			}
+		}
+		return false
+	}
+}
