@@ -80,6 +80,7 @@ var functions = map[string]function{
 	"element_at":         {"dbx_element_at", 2, 2},
 	"try_element_at":     {"dbx_element_at", 2, 2},
 	"size":               {"len", 1, 1}, // arrays only: DuckDB's len rejects a map
+	"map_entries":        {"", 1, 1},    // both: an array of structs with fields key and value
 	"explode":            {"unnest", 1, 1},
 	"sequence":           {"dbx_sequence", 2, 2}, // of dates only
 	"unix_timestamp":     {"dbx_unix_timestamp", 1, 1},

@@ -346,6 +346,8 @@ func TestFunctions(t *testing.T) {
 		{"element_at(split('a,b,c', ','), -1)", "c"},
 		{"try_element_at(split('a,b,c', ','), 4)", "NULL"},
 		{"size(split('a,b', ','))", "2"},
+		{"(SELECT size(map_entries(tags)) FROM tagged)", "1"},
+		{"(SELECT map_entries(tags)[1].key || '=' || map_entries(tags)[1].value FROM tagged)", "team=data"},
 		{"sequence(DATE '2024-02-28', DATE '2024-03-01')", "[2024-02-28, 2024-02-29, 2024-03-01]"},
 		{"sequence(DATE '2024-01-02', DATE '2024-01-01')", "[2024-01-02, 2024-01-01]"},
 		{"sequence(TIMESTAMP '2024-01-01 10:00:00', DATE '2024-01-01')", "[2024-01-01]"},
@@ -402,6 +404,13 @@ func TestFunctions(t *testing.T) {
 	}
 	if got := rows(t, db, translate(t, "SELECT explode(split('a,b', ','))").SQL); !reflect.DeepEqual(got, []string{"a", "b"}) {
 		t.Errorf("explode: got %q", got)
+	}
+	// Exploding a map's entries gives one struct per entry with fields key
+	// and value, as Spark's explode(map_entries(m)); a NULL map gives no row.
+	got = rows(t, db, translate(t, `SELECT e.tag.key, e.tag.value FROM (SELECT explode(map_entries(tags)) AS tag FROM tagged
+		UNION ALL SELECT explode(map_entries(CASE WHEN FALSE THEN tags END)) AS tag FROM tagged) e`).SQL)
+	if !reflect.DeepEqual(got, []string{"team|data"}) {
+		t.Errorf("explode(map_entries(...)): got %q", got)
 	}
 }
 

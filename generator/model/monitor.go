@@ -17,6 +17,8 @@ type Monitor struct {
 	KPIs           []KPI
 	FailureClasses []FailureClass
 	Alerts         AlertSettings
+	// Config is the rules above as the rows of the config tables.
+	Config Config
 }
 
 // TeamRule is one team's match: all given conditions must hold.
@@ -32,8 +34,7 @@ type TeamRule struct {
 type Pricing struct {
 	Currency        string
 	DiscountPercent float64
-	// SKUDiscounts are sorted longest prefix first, so the first match in a
-	// CASE is the longest matching prefix.
+	// SKUDiscounts are sorted longest prefix first, then by prefix.
 	SKUDiscounts []SKUDiscount
 }
 
@@ -181,6 +182,12 @@ func buildMonitor(s *spec.Spec) Monitor {
 	if len(s.FailureClasses) == 0 {
 		m.FailureClasses = BuiltinFailureClasses
 	}
+
+	budgets := map[string]*float64{}
+	for _, t := range s.Teams {
+		budgets[t.Name] = t.MonthlyBudget
+	}
+	m.Config = buildConfig(&m, budgets)
 
 	a := s.Alerts
 	m.Alerts = AlertSettings{CostSigma: defaultCostSigma, CostBaselineDays: defaultCostBaselineDays, CostMinDaily: defaultCostMinDaily,

@@ -82,20 +82,22 @@ func columns(defs ...string) []Column {
 
 // Shared column definitions, so one column means the same everywhere.
 var (
-	colWorkspace = "workspace_id STRING: Workspace id (as in the system tables)."
-	colJob       = "job_id STRING: Job id; unique only within its workspace."
-	colJobName   = "job_name STRING: Job name from its latest definition."
-	colTeam      = "team STRING: Owning team from the spec's ordered team rules; never NULL (unmatched jobs get unassigned_team)."
-	colCostList  = "cost_list DOUBLE: Cost at list price (usage quantity times the list price in force at the usage hour)."
-	colCostNet   = "cost_net DOUBLE: Cost after the spec's contract and per-SKU discounts."
-	colDBUs      = "dbus DOUBLE: Usage quantity (DBUs for compute), all record types summed."
+	colWorkspace    = "workspace_id STRING: Workspace id (as in the system tables)."
+	colJob          = "job_id STRING: Job id; unique only within its workspace."
+	colJobName      = "job_name STRING: Job name from its latest definition."
+	colTeam         = "team STRING: Owning team from the spec's ordered team rules; never NULL (unmatched jobs get unassigned_team)."
+	colCostList     = "cost_list DOUBLE: Cost at list price (usage quantity times the list price in force at the usage hour)."
+	colCostNet      = "cost_net DOUBLE: Cost after the spec's contract and per-SKU discounts."
+	colDBUs         = "dbus DOUBLE: Usage quantity (DBUs for compute), all record types summed."
+	colSLAName      = "sla_name STRING: SLA name from the spec."
+	colFailureClass = "failure_class STRING: Failure class name."
 )
 
-// PipelineTables lists every silver and gold table in dependency-free order
-// (silver first, then gold; within a layer by name). The twin derives the
-// execution order from the SQL itself, not from this list.
+// PipelineTables lists every config, silver and gold table in dependency-free
+// order (config first, then silver, then gold; within a layer by name). The
+// twin derives the execution order from the SQL itself, not from this list.
 func PipelineTables() []PipelineTable {
-	return []PipelineTable{
+	return append(ConfigTables(), []PipelineTable{
 		{Name: "billing_enriched", Layer: "silver", Grain: "one row per usage record",
 			Comment:    "Billable usage with list price, net cost, job and team.",
 			Keys:       []string{"workspace_id", "record_id"},
@@ -319,6 +321,89 @@ func PipelineTables() []PipelineTable {
 				"cost_change_pct DOUBLE: Week-over-week change of cost_net in percent; NULL without a previous week.",
 				"failure_rate DOUBLE: failures / runs.",
 				"failure_rate_prev_week DOUBLE: failure_rate of the week before.")},
+	}...)
+}
+
+// ConfigTables are the spec's rules as rows: small materialized views of
+// inline VALUES that the silver and gold statements join. They are pipeline
+// tables rather than VALUES repeated inside each statement because the team
+// rules feed three statements and every rule should have one home that the
+// data dictionary documents and an operator can query; and because a rule is
+// a row, no statement grows with the number of teams, SLAs or failure
+// classes. Multi-valued conditions are child rows: a rule holds for a subject
+// when the distinct conditions its values satisfy number the rule's
+// conditions.
+func ConfigTables() []PipelineTable {
+	return []PipelineTable{
+		{Name: "config_failure_class_conditions", Layer: "config", Grain: "one row per value a failure class accepts",
+			Comment: "The termination codes and result states of each failure class (failure_classes[].termination_codes; result states in the built-in list only).",
+			Keys:    []string{"failure_class", "attribute", "value"},
+			Columns: columns(colFailureClass,
+				"attribute STRING: termination_code or result_state: the failed run's column the value is compared with.",
+				"value STRING: A value the attribute may equal; any value of the class's list will do.",
+				"condition_no INT: The class's condition the value satisfies: 1 is error_regex, 2 termination_code, 3 result_state.")},
+		{Name: "config_failure_classes", Layer: "config", Grain: "one row per failure class",
+			Comment: "The spec's failure classes in match order (dbmon's built-in list when the spec has none): a failed run gets the first class whose every condition holds, else other.",
+			Keys:    []string{"failure_class"},
+			Columns: columns(
+				"class_order INT: Position of the class in the list (1 = first); the first class that matches wins.",
+				colFailureClass,
+				"error_regex STRING: RE2 regular expression on the collector's error text; NULL when the class has none.",
+				"conditions INT: Conditions of the class that must all hold: error_regex, termination codes, result states (each when given).")},
+		{Name: "config_sku_discounts", Layer: "config", Grain: "one row per pricing.sku_discounts entry",
+			Comment: "Per-SKU discounts: a SKU takes the discount of its longest matching prefix, else the contract discount (pricing.discount_percent).",
+			Keys:    []string{"prefix"},
+			Columns: columns(
+				"prefix STRING: SKU name prefix.",
+				"discount_percent DOUBLE: Discount in percent for SKUs starting with prefix.")},
+		{Name: "config_sla_days", Layer: "config", Grain: "one row per (SLA, weekday its deadline applies to)",
+			Comment: "The weekdays each SLA's deadline applies to (slas[].days; every day when not given). SLAs without a deadline have no rows.",
+			Keys:    []string{"sla_name", "day_of_week"},
+			Columns: columns(colSLAName,
+				"day_of_week INT: Local weekday as dayofweek numbers it: 1 = Sunday ... 7 = Saturday.")},
+		{Name: "config_sla_selectors", Layer: "config", Grain: "one row per value an SLA's job selector accepts",
+			Comment: "The values of each SLA's job selector (names, job_ids, tags or team); a name_regex selector is a column of config_slas.",
+			Keys:    []string{"sla_name", "attribute", "tag_key", "value"},
+			Columns: columns(colSLAName,
+				"attribute STRING: The jobs_current column compared: job_name, job_id, tag (a key of tags) or team.",
+				"tag_key STRING: The tag's key for a tag value; NULL otherwise.",
+				"value STRING: The value the attribute must equal.",
+				"condition_no INT: The SLA's selector condition the value satisfies: each tag is its own condition; names and job ids share one.")},
+		{Name: "config_slas", Layer: "config", Grain: "one row per SLA",
+			Comment: "The spec's SLAs: selector, checks and limits; NULL where the SLA does not define a check.",
+			Keys:    []string{"sla_name"},
+			Columns: columns(colSLAName,
+				"severity STRING: critical, warning or info.",
+				"selector STRING: The kind of job selector: names, name_regex, job_ids, tags or team.",
+				"name_regex STRING: RE2 regular expression on the job name for a name_regex selector; NULL otherwise.",
+				"conditions INT: Selector conditions a job must satisfy (config_sla_selectors.condition_no values, or 1 for name_regex).",
+				"deadline_minutes INT: Deadline in minutes after local midnight; NULL without a deadline.",
+				"max_duration_seconds BIGINT: max_duration in seconds; NULL without the check.",
+				"min_success_rate DOUBLE: min_success_rate in percent; NULL without the check.",
+				"window_days INT: Local days (ending on the checked day) the success rate is computed over.")},
+		{Name: "config_team_conditions", Layer: "config", Grain: "one row per value a team rule accepts",
+			Comment: "The tags, run_as principals and workspaces of each team rule (teams[].match).",
+			Keys:    []string{"team", "attribute", "tag_key", "value"},
+			Columns: columns(
+				"team STRING: Team whose rule this is.",
+				"attribute STRING: tag (a key of the tags), run_as (the run_as or the creator) or workspace (the workspace id).",
+				"tag_key STRING: The tag's key for a tag value; NULL otherwise.",
+				"value STRING: The value the attribute must equal.",
+				"condition_no INT: The rule's condition the value satisfies: each tag is its own condition; the run_as values share one, the workspaces another (job_name is condition 0).")},
+		{Name: "config_teams", Layer: "config", Grain: "one row per team",
+			Comment: "The spec's teams in match order: a job belongs to the first team whose every condition holds, else to unassigned_team.",
+			Keys:    []string{"team"},
+			Columns: columns(
+				"rule_order INT: Position of the team in the spec (1 = first): the match order.",
+				"team STRING: Team name.",
+				"job_name STRING: RE2 regular expression the job name must match; NULL when the rule has none.",
+				"conditions INT: Conditions of the rule that must all hold: one per tag, and one each for job_name, run_as and workspaces when given.",
+				"monthly_budget DOUBLE: The team's monthly_budget; NULL when it has none.")},
+		{Name: "config_workspaces", Layer: "config", Grain: "one row per spec workspace",
+			Comment: "The spec's workspaces and their display names.",
+			Keys:    []string{"workspace_id"},
+			Columns: columns(colWorkspace,
+				"workspace_name STRING: Name from the spec; NULL when the spec gives none (system.access.workspaces_latest then names it).")},
 	}
 }
 

@@ -77,6 +77,45 @@ cluster_latest AS (
   SELECT workspace_id, cluster_id, tags, owned_by
   FROM bronze_clusters
   QUALIFY ROW_NUMBER() OVER (PARTITION BY workspace_id, cluster_id ORDER BY change_time DESC) = 1
+),
+-- A cluster is matched against the team rules on its tags, owner (as
+-- run_as) and workspace; it has no job name or creator.
+cluster_owners AS (
+  SELECT h.workspace_id, h.cluster_id, c.tags, c.owned_by
+  FROM (SELECT DISTINCT workspace_id, cluster_id FROM hourly) h
+  LEFT JOIN cluster_latest c
+    ON c.workspace_id = h.workspace_id AND c.cluster_id = h.cluster_id
+),
+team_facts AS (
+  SELECT workspace_id, cluster_id, 'tag' AS attribute, tag.key AS tag_key, tag.value AS value
+  FROM (SELECT workspace_id, cluster_id, explode(map_entries(tags)) AS tag FROM cluster_owners) tagged
+  UNION ALL
+  SELECT workspace_id, cluster_id, 'run_as' AS attribute, CAST(NULL AS STRING) AS tag_key, owned_by AS value FROM cluster_owners
+  UNION ALL
+  SELECT workspace_id, cluster_id, 'workspace' AS attribute, CAST(NULL AS STRING) AS tag_key, workspace_id AS value FROM cluster_owners
+),
+team_hits AS (
+  SELECT f.workspace_id, f.cluster_id, c.team, c.condition_no
+  FROM team_facts f
+  JOIN config_team_conditions c
+    ON c.attribute = f.attribute AND c.tag_key <=> f.tag_key AND c.value = f.value
+  UNION ALL
+  SELECT f.workspace_id, f.cluster_id, t.team, 0 AS condition_no
+  FROM team_facts f
+  JOIN config_teams t
+    ON f.attribute = 'job_name' AND t.job_name IS NOT NULL AND coalesce(regexp_like(f.value, t.job_name), FALSE)
+),
+team_held AS (
+  SELECT h.workspace_id, h.cluster_id, t.team, t.rule_order
+  FROM team_hits h
+  JOIN config_teams t ON t.team = h.team
+  GROUP BY h.workspace_id, h.cluster_id, t.team, t.rule_order, t.conditions
+  HAVING count(DISTINCT h.condition_no) = t.conditions
+),
+team_match AS (
+  SELECT workspace_id, cluster_id, team
+  FROM team_held
+  QUALIFY row_number() OVER (PARTITION BY workspace_id, cluster_id ORDER BY rule_order) = 1
 )
 SELECT
   h.workspace_id,
@@ -93,10 +132,7 @@ SELECT
   t.job_id,
   -- The job's team; a cluster no job used belongs to the team its tags and
   -- owner match.
-  coalesce(j.team, CASE
-    WHEN coalesce(try_element_at(c.tags, 'team') = 'platform' AND FALSE AND (c.owned_by IN ('svc-platform@acme.com')) AND h.workspace_id IN ('1234567890123456'), FALSE) THEN 'data-platform'
-    WHEN coalesce(try_element_at(c.tags, 'cost_center') = 'mkt', FALSE) THEN 'marketing'
-    ELSE 'unassigned' END) AS team
+  coalesce(j.team, m.team, 'unassigned') AS team
 FROM hourly h
 JOIN hourly_idle i
   ON i.workspace_id = h.workspace_id AND i.cluster_id = h.cluster_id AND i.hour = h.hour
@@ -104,5 +140,5 @@ LEFT JOIN top_job t
   ON t.workspace_id = h.workspace_id AND t.cluster_id = h.cluster_id AND t.hour = h.hour
 LEFT JOIN jobs_current j
   ON j.workspace_id = t.workspace_id AND j.job_id = t.job_id
-LEFT JOIN cluster_latest c
-  ON c.workspace_id = h.workspace_id AND c.cluster_id = h.cluster_id
+LEFT JOIN team_match m
+  ON m.workspace_id = h.workspace_id AND m.cluster_id = h.cluster_id

@@ -22,32 +22,78 @@ COMMENT 'Failed job runs with their failure class from the spec\'s ordered rules
 AS
 -- The system tables carry no error text; the Jobs API collector writes it to
 -- bronze_api_job_runs. The first failed task's error names the run's error.
--- Failure classes are tried in spec order; the first match wins.
-WITH errors AS (
+-- Failure classes (config_failure_classes) are tried in order; the first
+-- whose every condition holds wins, else other.
+WITH
+errors AS (
   SELECT workspace_id, job_id, run_id, error AS error_message
   FROM bronze_api_job_runs
   WHERE error IS NOT NULL
   QUALIFY ROW_NUMBER() OVER (PARTITION BY workspace_id, job_id, run_id ORDER BY end_time, task_run_id) = 1
+),
+failed AS (
+  SELECT
+    r.workspace_id,
+    r.job_id,
+    r.run_id,
+    r.job_name,
+    r.team,
+    r.end_time,
+    r.run_date,
+    r.result_state,
+    r.termination_code,
+    e.error_message,
+    r.cost_list,
+    r.cost_net
+  FROM job_runs_enriched r
+  LEFT JOIN errors e
+    ON e.workspace_id = r.workspace_id AND e.job_id = r.job_id AND e.run_id = r.run_id
+  WHERE r.is_failure
+),
+-- The conditions each failed run satisfies: 1 error_regex, 2 termination
+-- code, 3 result state (config_failure_class_conditions.condition_no).
+class_hits AS (
+  SELECT f.workspace_id, f.job_id, f.run_id, k.failure_class, 1 AS condition_no
+  FROM failed f
+  JOIN config_failure_classes k
+    ON k.error_regex IS NOT NULL AND coalesce(regexp_like(f.error_message, k.error_regex), FALSE)
+  UNION ALL
+  SELECT f.workspace_id, f.job_id, f.run_id, c.failure_class, c.condition_no
+  FROM failed f
+  JOIN config_failure_class_conditions c
+    ON c.attribute = 'termination_code' AND c.value = f.termination_code
+  UNION ALL
+  SELECT f.workspace_id, f.job_id, f.run_id, c.failure_class, c.condition_no
+  FROM failed f
+  JOIN config_failure_class_conditions c
+    ON c.attribute = 'result_state' AND c.value = f.result_state
+),
+class_held AS (
+  SELECT h.workspace_id, h.job_id, h.run_id, k.failure_class, k.class_order
+  FROM class_hits h
+  JOIN config_failure_classes k ON k.failure_class = h.failure_class
+  GROUP BY h.workspace_id, h.job_id, h.run_id, k.failure_class, k.class_order, k.conditions
+  HAVING count(DISTINCT h.condition_no) = k.conditions
+),
+class_match AS (
+  SELECT workspace_id, job_id, run_id, failure_class
+  FROM class_held
+  QUALIFY row_number() OVER (PARTITION BY workspace_id, job_id, run_id ORDER BY class_order) = 1
 )
 SELECT
-  r.workspace_id,
-  r.job_id,
-  r.run_id,
-  r.job_name,
-  r.team,
-  r.end_time,
-  r.run_date,
-  r.result_state,
-  r.termination_code,
-  e.error_message,
-  CASE
-    WHEN coalesce(regexp_like(e.error_message, '(?i)OutOfMemory|Container killed|exit code 137'), FALSE) THEN 'out_of_memory'
-    WHEN coalesce(r.termination_code IN ('CLOUD_FAILURE', 'CLUSTER_ERROR'), FALSE) THEN 'cloud_capacity'
-    WHEN coalesce(r.termination_code IN ('UNAUTHORIZED_ERROR', 'STORAGE_ACCESS_ERROR'), FALSE) THEN 'permissions'
-    ELSE 'other' END AS failure_class,
-  r.cost_list,
-  r.cost_net
-FROM job_runs_enriched r
-LEFT JOIN errors e
-  ON e.workspace_id = r.workspace_id AND e.job_id = r.job_id AND e.run_id = r.run_id
-WHERE r.is_failure
+  f.workspace_id,
+  f.job_id,
+  f.run_id,
+  f.job_name,
+  f.team,
+  f.end_time,
+  f.run_date,
+  f.result_state,
+  f.termination_code,
+  f.error_message,
+  coalesce(m.failure_class, 'other') AS failure_class,
+  f.cost_list,
+  f.cost_net
+FROM failed f
+LEFT JOIN class_match m
+  ON m.workspace_id = f.workspace_id AND m.job_id = f.job_id AND m.run_id = f.run_id

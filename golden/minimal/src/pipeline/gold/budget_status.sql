@@ -21,12 +21,14 @@ WITH monthly AS (
   GROUP BY ALL
 ),
 budgets AS (
-  SELECT CAST(NULL AS STRING) AS team, CAST(NULL AS DOUBLE) AS budget
+  SELECT team, monthly_budget AS budget
+  FROM config_teams
+  WHERE monthly_budget IS NOT NULL
 ),
 keyed AS (
   SELECT month, team FROM monthly
   UNION
-  SELECT CAST(date_trunc('MONTH', CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE)) AS DATE) AS month, team FROM budgets WHERE team IS NOT NULL
+  SELECT CAST(date_trunc('MONTH', CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE)) AS DATE) AS month, team FROM budgets
 )
 SELECT
   k.month,

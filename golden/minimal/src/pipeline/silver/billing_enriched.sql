@@ -30,6 +30,61 @@ AS
 -- price_end_time) holds the usage hour, matched on cloud, SKU and unit, so a
 -- price change mid-period prices each hour at its own rate. Every record_type
 -- is kept: retractions and restatements sum to the corrected quantity.
+-- A job's usage belongs to the job's team; other usage is matched against
+-- the team rules on its tags, identity and workspace (it has no job name).
+WITH unowned AS (
+  SELECT
+    u.workspace_id,
+    u.record_id,
+    u.custom_tags,
+    u.identity_metadata.run_as AS run_as,
+    u.identity_metadata.created_by AS created_by
+  FROM bronze_billing_usage u
+  LEFT JOIN jobs_current j
+    ON j.workspace_id = u.workspace_id AND j.job_id = u.usage_metadata.job_id
+  WHERE j.job_id IS NULL
+    AND u.usage_date >= date_sub(current_date(), ${dbmon.retention.detail_days})
+),
+team_facts AS (
+  SELECT workspace_id, record_id, 'tag' AS attribute, tag.key AS tag_key, tag.value AS value
+  FROM (SELECT workspace_id, record_id, explode(map_entries(custom_tags)) AS tag FROM unowned) tagged
+  UNION ALL
+  SELECT workspace_id, record_id, 'run_as' AS attribute, CAST(NULL AS STRING) AS tag_key, run_as AS value FROM unowned
+  UNION ALL
+  SELECT workspace_id, record_id, 'run_as' AS attribute, CAST(NULL AS STRING) AS tag_key, created_by AS value FROM unowned
+  UNION ALL
+  SELECT workspace_id, record_id, 'workspace' AS attribute, CAST(NULL AS STRING) AS tag_key, workspace_id AS value FROM unowned
+),
+team_hits AS (
+  SELECT f.workspace_id, f.record_id, c.team, c.condition_no
+  FROM team_facts f
+  JOIN config_team_conditions c
+    ON c.attribute = f.attribute AND c.tag_key <=> f.tag_key AND c.value = f.value
+  UNION ALL
+  SELECT f.workspace_id, f.record_id, t.team, 0 AS condition_no
+  FROM team_facts f
+  JOIN config_teams t
+    ON f.attribute = 'job_name' AND t.job_name IS NOT NULL AND coalesce(regexp_like(f.value, t.job_name), FALSE)
+),
+team_held AS (
+  SELECT h.workspace_id, h.record_id, t.team, t.rule_order
+  FROM team_hits h
+  JOIN config_teams t ON t.team = h.team
+  GROUP BY h.workspace_id, h.record_id, t.team, t.rule_order, t.conditions
+  HAVING count(DISTINCT h.condition_no) = t.conditions
+),
+team_match AS (
+  SELECT workspace_id, record_id, team
+  FROM team_held
+  QUALIFY row_number() OVER (PARTITION BY workspace_id, record_id ORDER BY rule_order) = 1
+),
+-- The discount of the longest matching config_sku_discounts prefix.
+sku_discounts AS (
+  SELECT s.sku_name, max_by(d.discount_percent, length(d.prefix)) AS discount_percent
+  FROM (SELECT DISTINCT sku_name FROM bronze_billing_usage) s
+  JOIN config_sku_discounts d ON left(s.sku_name, length(d.prefix)) = d.prefix
+  GROUP BY s.sku_name
+)
 SELECT
   u.workspace_id,
   u.record_id,
@@ -46,11 +101,9 @@ SELECT
   CAST(u.usage_quantity AS DOUBLE) AS dbus,
   p.list_price,
   CAST(u.usage_quantity AS DOUBLE) * p.list_price AS cost_list,
-  CAST(u.usage_quantity AS DOUBLE) * p.list_price * (1 - (CAST(0 AS DOUBLE)) / 100) AS cost_net,
-  CAST(0 AS DOUBLE) AS discount_percent,
-  -- A job's usage belongs to the job's team; other usage is matched on its
-  -- tags, identity and workspace.
-  coalesce(j.team, 'unassigned') AS team,
+  CAST(u.usage_quantity AS DOUBLE) * p.list_price * (1 - coalesce(d.discount_percent, CAST(0 AS DOUBLE)) / 100) AS cost_net,
+  coalesce(d.discount_percent, CAST(0 AS DOUBLE)) AS discount_percent,
+  coalesce(j.team, m.team, 'unassigned') AS team,
   coalesce(u.product_features.is_serverless, u.sku_name LIKE '%SERVERLESS%') AS is_serverless
 FROM bronze_billing_usage u
 LEFT JOIN (
@@ -67,4 +120,8 @@ LEFT JOIN (
   AND (p.price_end_time IS NULL OR u.usage_start_time < p.price_end_time)
 LEFT JOIN jobs_current j
   ON j.workspace_id = u.workspace_id AND j.job_id = u.usage_metadata.job_id
+LEFT JOIN team_match m
+  ON m.workspace_id = u.workspace_id AND m.record_id = u.record_id
+LEFT JOIN sku_discounts d
+  ON d.sku_name = u.sku_name
 WHERE u.usage_date >= date_sub(current_date(), ${dbmon.retention.detail_days})

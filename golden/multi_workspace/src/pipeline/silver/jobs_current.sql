@@ -20,31 +20,60 @@ COMMENT 'The latest definition of every job, with its owning team; deleted jobs 
 AS
 -- system.lakeflow.jobs is SCD2: the latest row per (workspace_id, job_id) by
 -- change_time is the job's current definition; delete_time marks deletion.
+-- Team rules in spec order (config_teams): the first team whose every
+-- condition holds, else the unassigned team.
 WITH latest AS (
   SELECT *
   FROM bronze_jobs
   QUALIFY ROW_NUMBER() OVER (PARTITION BY workspace_id, job_id ORDER BY change_time DESC) = 1
+),
+team_facts AS (
+  SELECT workspace_id, job_id, 'tag' AS attribute, tag.key AS tag_key, tag.value AS value
+  FROM (SELECT workspace_id, job_id, explode(map_entries(tags)) AS tag FROM latest) tagged
+  UNION ALL
+  SELECT workspace_id, job_id, 'run_as' AS attribute, CAST(NULL AS STRING) AS tag_key, coalesce(run_as_user_name, run_as) AS value FROM latest
+  UNION ALL
+  SELECT workspace_id, job_id, 'run_as' AS attribute, CAST(NULL AS STRING) AS tag_key, coalesce(creator_user_name, creator_id) AS value FROM latest
+  UNION ALL
+  SELECT workspace_id, job_id, 'workspace' AS attribute, CAST(NULL AS STRING) AS tag_key, workspace_id AS value FROM latest
+  UNION ALL
+  SELECT workspace_id, job_id, 'job_name' AS attribute, CAST(NULL AS STRING) AS tag_key, name AS value FROM latest
+),
+team_hits AS (
+  SELECT f.workspace_id, f.job_id, c.team, c.condition_no
+  FROM team_facts f
+  JOIN config_team_conditions c
+    ON c.attribute = f.attribute AND c.tag_key <=> f.tag_key AND c.value = f.value
+  UNION ALL
+  SELECT f.workspace_id, f.job_id, t.team, 0 AS condition_no
+  FROM team_facts f
+  JOIN config_teams t
+    ON f.attribute = 'job_name' AND t.job_name IS NOT NULL AND coalesce(regexp_like(f.value, t.job_name), FALSE)
+),
+team_held AS (
+  SELECT h.workspace_id, h.job_id, t.team, t.rule_order
+  FROM team_hits h
+  JOIN config_teams t ON t.team = h.team
+  GROUP BY h.workspace_id, h.job_id, t.team, t.rule_order, t.conditions
+  HAVING count(DISTINCT h.condition_no) = t.conditions
+),
+team_match AS (
+  SELECT workspace_id, job_id, team
+  FROM team_held
+  QUALIFY row_number() OVER (PARTITION BY workspace_id, job_id ORDER BY rule_order) = 1
 )
 SELECT
-  workspace_id,
-  job_id,
-  name AS job_name,
-  -- Team rules in spec order: the first team whose every condition holds.
-  CASE
-    WHEN coalesce(try_element_at(tags, 'env') = 'prod' AND try_element_at(tags, 'team') = 'finance', FALSE) THEN 'finance'
-    WHEN coalesce(regexp_like(name, '^(ingest|raw)_'), FALSE) THEN 'ingestion'
-    WHEN coalesce((coalesce(run_as_user_name, run_as) IN ('svc-ml@globex.com', 'ml-bot@globex.com') OR coalesce(creator_user_name, creator_id) IN ('svc-ml@globex.com', 'ml-bot@globex.com')), FALSE) THEN 'ml'
-    WHEN coalesce(workspace_id IN ('3000000000000003'), FALSE) THEN 'apac-analytics'
-    WHEN coalesce(regexp_like(name, '(?i)report') AND workspace_id IN ('2000000000000002'), FALSE) THEN 'emea-reporting'
-    WHEN coalesce(try_element_at(tags, 'team') = 'platform' AND (coalesce(run_as_user_name, run_as) IN ('svc-platform@globex.com') OR coalesce(creator_user_name, creator_id) IN ('svc-platform@globex.com')), FALSE) THEN 'platform'
-    WHEN coalesce(try_element_at(tags, 'cost_center') = 'mkt', FALSE) THEN 'marketing'
-    WHEN coalesce(try_element_at(tags, 'department') = 'science' AND regexp_like(name, '^ds_') AND (coalesce(run_as_user_name, run_as) IN ('ds-runner@globex.com') OR coalesce(creator_user_name, creator_id) IN ('ds-runner@globex.com')) AND workspace_id IN ('1000000000000001', '2000000000000002'), FALSE) THEN 'data-science'
-    ELSE 'no-owner' END AS team,
-  tags,
-  coalesce(run_as_user_name, run_as) AS run_as,
-  coalesce(creator_user_name, creator_id) AS creator,
-  delete_time IS NOT NULL AS is_deleted,
-  change_time,
-  `trigger`.schedule.quartz_cron_expression AS schedule_cron,
-  paused
-FROM latest
+  l.workspace_id,
+  l.job_id,
+  l.name AS job_name,
+  coalesce(m.team, 'no-owner') AS team,
+  l.tags,
+  coalesce(l.run_as_user_name, l.run_as) AS run_as,
+  coalesce(l.creator_user_name, l.creator_id) AS creator,
+  l.delete_time IS NOT NULL AS is_deleted,
+  l.change_time,
+  l.`trigger`.schedule.quartz_cron_expression AS schedule_cron,
+  l.paused
+FROM latest l
+LEFT JOIN team_match m
+  ON m.workspace_id = l.workspace_id AND m.job_id = l.job_id
