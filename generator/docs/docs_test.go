@@ -127,3 +127,36 @@ func TestTablesDocCoversModel(t *testing.T) {
 		}
 	}
 }
+
+// TestLinksStayInRepository: every relative link in the README and the docs
+// names a file of the repository, so a clone (which has no ../shared or
+// other sibling folders) has everything the README points to.
+func TestLinksStayInRepository(t *testing.T) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	for _, doc := range []string{"README.md", "docs/spec.md", "docs/tables.md", "schemas/README.md"} {
+		data, err := os.ReadFile(filepath.Join(root, doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(data), -1) {
+			target := m[1]
+			if strings.HasPrefix(target, "https://") || strings.HasPrefix(target, "http://") || strings.HasPrefix(target, "#") {
+				continue
+			}
+			target, _, _ = strings.Cut(target, "#")
+			abs := filepath.Join(root, filepath.Dir(doc), filepath.FromSlash(target))
+			rel, err := filepath.Rel(root, abs)
+			if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				t.Errorf("%s: link %s leaves the repository", doc, m[1])
+				continue
+			}
+			if _, err := os.Stat(abs); err != nil {
+				t.Errorf("%s: link %s: %v", doc, m[1], err)
+			}
+		}
+	}
+}
