@@ -2,10 +2,12 @@ package generator
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"sort"
@@ -18,38 +20,26 @@ import (
 	"github.com/dbmon/dbmon/generator/render"
 )
 
-// bundleSchema loads the official bundle JSON Schema: the file named by
-// DBMON_BUNDLE_SCHEMA (relative paths are taken from the repository root),
-// else the output of `databricks bundle schema`. Without either the test
-// skips, except in CI (CI set), where a missing schema is a failure.
+// vendoredSchema is the official bundle JSON Schema kept in the repository
+// (schemas/README.md says which CLI release printed it and how to refresh
+// it), relative to this package.
+const vendoredSchema = "../schemas/databricks-bundle-schema.json"
+
+// bundleSchema loads the official bundle JSON Schema: the vendored copy, or
+// the file DBMON_BUNDLE_SCHEMA names (relative paths are taken from the
+// repository root). It never skips: a clone has the vendored copy.
 func bundleSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	var data []byte
-	source := os.Getenv("DBMON_BUNDLE_SCHEMA")
-	switch {
-	case source != "":
+	source := vendoredSchema
+	if env := os.Getenv("DBMON_BUNDLE_SCHEMA"); env != "" {
+		source = env
 		if !filepath.IsAbs(source) {
 			source = filepath.Join("..", source)
 		}
-		var err error
-		if data, err = os.ReadFile(source); err != nil {
-			t.Fatalf("DBMON_BUNDLE_SCHEMA: %v", err)
-		}
-	default:
-		if _, err := exec.LookPath("databricks"); err == nil {
-			out, err := exec.Command("databricks", "bundle", "schema").Output()
-			if err != nil {
-				t.Fatalf("databricks bundle schema: %v", err)
-			}
-			data, source = out, "databricks bundle schema"
-		}
 	}
-	if data == nil {
-		msg := "no bundle JSON Schema: set DBMON_BUNDLE_SCHEMA=../shared/reference/databricks-bundle-schema.json or install the Databricks CLI"
-		if os.Getenv("CI") != "" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+	data, err := os.ReadFile(source)
+	if err != nil {
+		t.Fatalf("bundle JSON Schema: %v", err)
 	}
 	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
 	if err != nil {
@@ -194,4 +184,33 @@ func TestBundleSchemaRejects(t *testing.T) {
 			t.Errorf("%s: the schema accepted a broken pipeline", key)
 		}
 	}
+}
+
+// TestVendoredSchemaIsDocumented keeps schemas/README.md truthful: the size
+// and SHA-256 it states are those of the vendored file, so a refresh that
+// forgets to update the stated CLI version is caught by its digest.
+func TestVendoredSchemaIsDocumented(t *testing.T) {
+	data, err := os.ReadFile(vendoredSchema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile("../schemas/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	text := strings.Join(strings.Fields(string(readme)), " ")
+	for _, want := range []string{"`" + hex.EncodeToString(sum[:]) + "`", fmt.Sprintf("(%s bytes,", thousands(len(data)))} {
+		if !strings.Contains(text, want) {
+			t.Errorf("schemas/README.md does not state %s for the vendored schema", want)
+		}
+	}
+}
+
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }

@@ -24,7 +24,9 @@ type Options struct {
 	// or the DEFAULT profile.
 	Profile string
 	// Timeout bounds each request together with the SDK's retries of
-	// throttled (429) responses and unreachable hosts. Zero means one minute.
+	// throttled (429) and unavailable (503, 504) responses. Zero means one
+	// minute. A host that refuses connections, does not exist or fails the
+	// TLS handshake is given up on within 10 s whatever the timeout.
 	Timeout time.Duration
 }
 
@@ -43,6 +45,7 @@ func Connect(opts Options) (*databricks.WorkspaceClient, error) {
 	}
 	secs := int((timeout + time.Second - 1) / time.Second)
 	cfg := &databricks.Config{Profile: opts.Profile, RetryTimeoutSeconds: secs}
+	cfg.HTTPTransport = &fastFailTransport{cfg: (*config.Config)(cfg)}
 	if opts.Profile != "" {
 		// The SDK ignores a missing ~/.databrickscfg even when a profile
 		// was asked for; say so instead of "no credentials".
@@ -127,6 +130,10 @@ func reason(err error) string {
 			msg = apiErr.ErrorCode
 		}
 		return fmt.Sprintf("%s (HTTP %d)", msg, apiErr.StatusCode)
+	}
+	var unreachable *unreachableError
+	if errors.As(err, &unreachable) {
+		return unreachable.err.Error()
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {

@@ -59,7 +59,11 @@ func newGenerateCmd() *cobra.Command {
 --out (default ./bundle). The bundle is rendered in memory first and written
 only when every file rendered; files dbmon wrote before and no longer
 generates are removed, and files that dbmon did not write are never touched
-(.dbmon/manifest.json lists the files it owns).
+(.dbmon/manifest.json lists the files it owns, with the SHA-256 of each).
+A file dbmon wrote and someone edited since is neither overwritten nor
+removed without --force. A failed write leaves the previous bundle as it
+was, and while generate writes it holds --out/.dbmon/lock, so a second run
+into the same folder stops and names the first.
 
 With --check nothing is written: generate prints a unified diff of what would
 change and exits 4 when the bundle on disk differs from the spec. Run it in
@@ -102,7 +106,7 @@ CI to keep the committed bundle in step with the spec.`,
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "bundle", "directory to write the bundle into")
 	cmd.Flags().BoolVar(&check, "check", false, "write nothing; print a diff and exit 4 if the bundle differs")
-	cmd.Flags().BoolVar(&force, "force", false, "overwrite files in --out that dbmon did not write")
+	cmd.Flags().BoolVar(&force, "force", false, "overwrite files in --out that dbmon did not write, and overwrite or remove files edited by hand since dbmon wrote them")
 	return cmd
 }
 

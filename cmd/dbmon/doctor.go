@@ -21,7 +21,7 @@ type workspaceFlags struct {
 
 func (f *workspaceFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.profile, "profile", "", "~/.databrickscfg profile to use (default: DATABRICKS_* variables, then the DEFAULT profile)")
-	cmd.Flags().DurationVar(&f.timeout, "timeout", workspace.DefaultTimeout, "how long one request may keep retrying when throttled or unreachable")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", workspace.DefaultTimeout, "how long one request may keep retrying when throttled or the workspace is unavailable (a host that cannot be reached fails within 10s)")
 }
 
 func (f *workspaceFlags) options() workspace.Options {
