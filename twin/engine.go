@@ -20,19 +20,41 @@ import (
 // there, so the translation maps system.<schema>.<table> to it.
 const catalog = "dbx_system"
 
-// sessionSettings make DuckDB behave like a Databricks session: timestamps
-// are UTC wall-clock values, and NULLs sort first ascending (Spark's order,
-// which ROW_NUMBER() over a nullable column depends on).
-var sessionSettings = []string{
-	"SET TimeZone = 'UTC'",
-	"SET default_null_order = 'nulls_first_on_asc_last_on_desc'",
+// sessionSettings make DuckDB behave like a Databricks session whose time
+// zone (SQL configuration TIMEZONE, spark.sql.session.timeZone) is zone:
+// Spark's TIMESTAMP is an instant, which the twin stores as TIMESTAMPTZ, and
+// DuckDB's TimeZone then renders it as Spark's session zone does (CAST(ts AS
+// DATE), hour(ts), date_trunc, timestamp literals). NULLs sort first
+// ascending (Spark's order, which ROW_NUMBER() over a nullable column depends
+// on).
+func sessionSettings(zone string) []string {
+	return []string{
+		"SET TimeZone = '" + strings.ReplaceAll(zone, "'", "''") + "'",
+		"SET default_null_order = 'nulls_first_on_asc_last_on_desc'",
+	}
 }
+
+// DefaultSessionZone is the session time zone of a Databricks SQL warehouse
+// and pipeline nobody configured.
+const DefaultSessionZone = "UTC"
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct{ zone string }
+
+// SessionZone runs the engine as a Databricks session whose time zone is
+// zone (an IANA name), as a warehouse with the TIMEZONE configuration
+// parameter set would. The default is UTC. dbmon's SQL must give the same
+// answers under every zone; the tests run it under several.
+func SessionZone(zone string) Option { return func(o *options) { o.zone = zone } }
 
 // Engine is one DuckDB database holding the system tables and every table the
 // pipeline builds.
 type Engine struct {
 	DB   *sql.DB
 	AsOf time.Time
+	Zone string // the session time zone
 	tmp  string // DuckDB's spill folder
 }
 
@@ -41,8 +63,15 @@ var MemoryLimit = "2GB"
 
 // Open creates an in-memory twin whose "now" is asOf, with empty system
 // tables and the collector's table.
-func Open(asOf time.Time) (*Engine, error) {
-	db, err := openDB()
+func Open(asOf time.Time, opts ...Option) (*Engine, error) {
+	o := options{zone: DefaultSessionZone}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if _, err := time.LoadLocation(o.zone); err != nil || o.zone == "" || o.zone == "Local" {
+		return nil, fmt.Errorf("twin: session time zone %q is not an IANA time zone name", o.zone)
+	}
+	db, err := openDB(o.zone)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +80,7 @@ func Open(asOf time.Time) (*Engine, error) {
 		db.Close()
 		return nil, err
 	}
-	e := &Engine{DB: db, AsOf: asOf.UTC(), tmp: tmp}
+	e := &Engine{DB: db, AsOf: asOf.UTC(), Zone: o.zone, tmp: tmp}
 	setup := []string{
 		// Bounded memory: past the limit DuckDB spills to the temp folder
 		// instead of growing (1,000 jobs x 90 days would otherwise peak
@@ -89,10 +118,10 @@ func Open(asOf time.Time) (*Engine, error) {
 }
 
 // openDB opens an empty in-memory DuckDB whose every connection has the
-// Databricks session settings.
-func openDB() (*sql.DB, error) {
+// settings of a Databricks session in time zone zone.
+func openDB(zone string) (*sql.DB, error) {
 	connector, err := duckdb.NewConnector("", func(ex driver.ExecerContext) error {
-		for _, s := range sessionSettings {
+		for _, s := range sessionSettings(zone) {
 			if _, err := ex.ExecContext(context.Background(), s, nil); err != nil {
 				return fmt.Errorf("twin: %s: %w", s, err)
 			}

@@ -101,7 +101,7 @@ type checker struct {
 }
 
 func newChecker(b *model.Bundle) (*checker, error) {
-	db, err := openDB()
+	db, err := openDB(DefaultSessionZone)
 	if err != nil {
 		return nil, err
 	}

@@ -190,9 +190,9 @@ func (e *Engine) hideLateRows(l Lateness) (*sourceViews, error) {
 			return v, err
 		}
 		h := hiddenSource{table: name, view: duckName(name), all: duckName(name) + "__all"}
-		visible := "TIMESTAMP '-infinity'"
+		visible := "TIMESTAMPTZ '-infinity'"
 		if a.event != "" {
-			visible = "coalesce(" + a.event + " + " + a.lag(l) + ", TIMESTAMP '-infinity')"
+			visible = "coalesce(" + a.event + " + " + a.lag(l) + ", TIMESTAMPTZ '-infinity')"
 		}
 		stmts := []string{
 			"CREATE TABLE " + h.all + " AS SELECT *, " + visible + " AS __visible_at FROM " + h.view + " ORDER BY __visible_at",
@@ -254,8 +254,8 @@ func (v *sourceViews) setVisible(after, by time.Time) error {
 		return timestampSQL(t)
 	}
 	// Rows always visible carry -infinity: "after ever" is NULL, not -infinity.
-	for _, s := range []string{"SET VARIABLE " + visibleFromVar + " = " + lit(after, "CAST(NULL AS TIMESTAMP)"),
-		"SET VARIABLE " + visibleVar + " = " + lit(by, "TIMESTAMP '-infinity'")} {
+	for _, s := range []string{"SET VARIABLE " + visibleFromVar + " = " + lit(after, "CAST(NULL AS TIMESTAMPTZ)"),
+		"SET VARIABLE " + visibleVar + " = " + lit(by, "TIMESTAMPTZ '-infinity'")} {
 		if _, err := v.e.DB.Exec(s); err != nil {
 			return err
 		}
@@ -264,8 +264,11 @@ func (v *sourceViews) setVisible(after, by time.Time) error {
 	return nil
 }
 
+// timestampSQL is the DuckDB literal of the instant t, the same in every
+// session time zone. The translation of current_timestamp() is this literal,
+// which the replay finds and replaces.
 func timestampSQL(t time.Time) string {
-	return "TIMESTAMP '" + t.UTC().Format("2006-01-02 15:04:05.999999") + "'"
+	return "TIMESTAMPTZ '" + t.UTC().Format("2006-01-02 15:04:05.999999") + "+00'"
 }
 
 // visibleRows counts the rows the views show, in total and per table (the

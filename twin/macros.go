@@ -76,42 +76,62 @@ var functions = map[string]function{
 	"regexp_extract": {"dbx_regexp_extract", 2, 3}, // Spark's group defaults to 1
 
 	// Arrays and maps.
-	"array_contains":     {"", 2, 2},
-	"element_at":         {"dbx_element_at", 2, 2},
-	"try_element_at":     {"dbx_element_at", 2, 2},
-	"size":               {"len", 1, 1}, // arrays only: DuckDB's len rejects a map
-	"map_entries":        {"", 1, 1},    // both: an array of structs with fields key and value
-	"explode":            {"unnest", 1, 1},
-	"sequence":           {"dbx_sequence", 2, 2}, // of dates only
-	"unix_timestamp":     {"dbx_unix_timestamp", 1, 1},
-	"to_date":            {"dbx_to_date", 1, 1}, // no format argument
-	"date_trunc":         {"", 2, 2},            // unit names YEAR ... SECOND only, not Spark's MM or YY
-	"hour":               {"", 1, 1},
-	"minute":             {"", 1, 1},
-	"second":             {"", 1, 1},
-	"year":               {"", 1, 1},
-	"month":              {"", 1, 1},
-	"day":                {"", 1, 1},
-	"last_day":           {"", 1, 1},
-	"make_date":          {"", 3, 3},
-	"dayofweek":          {"dbx_dayofweek", 1, 1},
-	"datediff":           {"dbx_datediff", 2, 2},
-	"date_add":           {"dbx_date_add", 2, 2},
-	"date_sub":           {"dbx_date_sub", 2, 2},
-	"from_utc_timestamp": {"dbx_from_utc_timestamp", 2, 2},
-	"to_utc_timestamp":   {"dbx_to_utc_timestamp", 2, 2},
+	"array_contains":      {"", 2, 2},
+	"element_at":          {"dbx_element_at", 2, 2},
+	"try_element_at":      {"dbx_element_at", 2, 2},
+	"size":                {"len", 1, 1}, // arrays only: DuckDB's len rejects a map
+	"map_entries":         {"", 1, 1},    // both: an array of structs with fields key and value
+	"explode":             {"unnest", 1, 1},
+	"sequence":            {"dbx_sequence", 2, 2}, // of dates only
+	"unix_timestamp":      {"dbx_unix_timestamp", 1, 1},
+	"to_date":             {"dbx_to_date", 1, 1}, // no format argument
+	"date_trunc":          {"", 2, 2},            // unit names YEAR ... SECOND only, not Spark's MM or YY
+	"hour":                {"", 1, 1},
+	"minute":              {"", 1, 1},
+	"second":              {"", 1, 1},
+	"year":                {"", 1, 1},
+	"month":               {"", 1, 1},
+	"day":                 {"", 1, 1},
+	"last_day":            {"", 1, 1},
+	"make_date":           {"", 3, 3},
+	"dayofweek":           {"dbx_dayofweek", 1, 1},
+	"datediff":            {"dbx_datediff", 2, 2},
+	"date_add":            {"dbx_date_add", 2, 2},
+	"date_sub":            {"dbx_date_sub", 2, 2},
+	"from_utc_timestamp":  {"dbx_from_utc_timestamp", 2, 2},
+	"to_utc_timestamp":    {"dbx_to_utc_timestamp", 2, 2},
+	"convert_timezone":    {"dbx_convert_timezone", 2, 3},
+	"unix_seconds":        {"dbx_unix_seconds", 1, 1},
+	"timestamp_seconds":   {"dbx_timestamp_seconds", 1, 1},
+	"date_from_unix_date": {"dbx_date_from_unix_date", 1, 1},
+	"unix_date":           {"dbx_unix_date", 1, 1},
 }
 
 // Macros are the CREATE MACRO statements the twin runs once per connection
 // before any translated statement, supplying Databricks functions DuckDB lacks.
-// Timestamps are naive UTC TIMESTAMPs, as the twin stores them. (Spark's
-// NULL ordering is a session setting: see sessionSettings in engine.go.)
+// Spark's TIMESTAMP is DuckDB's TIMESTAMPTZ and TIMESTAMP_NTZ its TIMESTAMP;
+// DuckDB's TimeZone is the session time zone, so a cast between the two, as
+// Spark's implicit ones, uses it as Spark does. (Spark's NULL ordering is a
+// session setting too: see sessionSettings in engine.go.)
 var Macros = []string{
 	// Spark truncates to whole seconds; DuckDB's epoch keeps the fraction.
-	`CREATE OR REPLACE MACRO dbx_unix_timestamp(ts) AS CAST(floor(epoch(CAST(ts AS TIMESTAMP))) AS BIGINT)`,
-	// UTC wall time to wall time in tz and back (ICU time zones).
-	`CREATE OR REPLACE MACRO dbx_from_utc_timestamp(ts, tz) AS timezone(tz, timezone('UTC', CAST(ts AS TIMESTAMP)))`,
-	`CREATE OR REPLACE MACRO dbx_to_utc_timestamp(ts, tz) AS timezone('UTC', timezone(tz, CAST(ts AS TIMESTAMP)))`,
+	// A string or date argument is read in the session zone by both.
+	`CREATE OR REPLACE MACRO dbx_unix_timestamp(ts) AS CAST(floor(epoch(CAST(ts AS TIMESTAMPTZ))) AS BIGINT)`,
+	`CREATE OR REPLACE MACRO dbx_unix_seconds(ts) AS CAST(floor(epoch(CAST(ts AS TIMESTAMPTZ))) AS BIGINT)`,
+	`CREATE OR REPLACE MACRO dbx_timestamp_seconds(s) AS to_timestamp(CAST(s AS DOUBLE))`,
+	`CREATE OR REPLACE MACRO dbx_date_from_unix_date(d) AS CAST(DATE '1970-01-01' + CAST(d AS INTEGER) AS DATE)`,
+	`CREATE OR REPLACE MACRO dbx_unix_date(d) AS CAST(CAST(d AS DATE) - DATE '1970-01-01' AS INTEGER)`,
+	// Spark shifts the instant: from_utc_timestamp(ts, tz) is the instant
+	// whose UTC wall clock is ts's wall clock in tz; to_utc_timestamp the
+	// reverse. Neither reads the session zone (ICU time zones).
+	`CREATE OR REPLACE MACRO dbx_from_utc_timestamp(ts, tz) AS timezone('UTC', timezone(tz, CAST(ts AS TIMESTAMPTZ)))`,
+	`CREATE OR REPLACE MACRO dbx_to_utc_timestamp(ts, tz) AS timezone(tz, timezone('UTC', CAST(ts AS TIMESTAMPTZ)))`,
+	// convert_timezone([sourceTz, ]targetTz, ts) converts a TIMESTAMP_NTZ
+	// (wall clock in sourceTz, default the session zone) to the wall clock in
+	// targetTz; a TIMESTAMP argument is first cast to TIMESTAMP_NTZ, which
+	// renders it in the session zone.
+	`CREATE OR REPLACE MACRO dbx_convert_timezone(tz, ts) AS timezone(tz, CAST(CAST(ts AS TIMESTAMP) AS TIMESTAMPTZ)), ` +
+		`(src, tz, ts) AS timezone(tz, timezone(src, CAST(ts AS TIMESTAMP)))`,
 	// DuckDB's element_at returns a one-element list for a map; m[k] the value.
 	`CREATE OR REPLACE MACRO dbx_element_at(m, k) AS m[k]`,
 	`CREATE OR REPLACE MACRO dbx_try_divide(a, b) AS CASE WHEN b = 0 THEN NULL ELSE CAST(a AS DOUBLE) / CAST(b AS DOUBLE) END`,

@@ -212,7 +212,13 @@ func (e *Engine) checkColumns(st Statement) error {
 // sameType accepts DuckDB's wider integers for a declared BIGINT (DuckDB sums
 // BIGINT into HUGEINT where Databricks keeps BIGINT); all else must match.
 func sameType(want, got string) bool {
-	norm := func(s string) string { return strings.ReplaceAll(strings.ToUpper(s), " ", "") }
+	norm := func(s string) string {
+		s = strings.ReplaceAll(strings.ToUpper(s), " ", "")
+		if s == "TIMESTAMPWITHTIMEZONE" { // information_schema's name of TIMESTAMPTZ
+			s = "TIMESTAMPTZ"
+		}
+		return s
+	}
 	want, got = norm(want), norm(got)
 	if want == got {
 		return true

@@ -127,8 +127,11 @@ func (e *Engine) Export(dir string, b *model.Bundle) error {
 		cols := make([]string, len(t.Columns))
 		for i, c := range t.Columns {
 			cols[i] = `"` + c.Name + `"`
-			if c.Type == "DOUBLE" {
+			switch c.Type {
+			case "DOUBLE":
 				cols[i] = `round("` + c.Name + `", 6) AS "` + c.Name + `"`
+			case "TIMESTAMP": // UTC wall clock, whatever the session zone
+				cols[i] = `timezone('UTC', "` + c.Name + `") AS "` + c.Name + `"`
 			}
 		}
 		file := filepath.Join(dir, t.Name+".csv")

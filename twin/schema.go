@@ -50,7 +50,9 @@ func DuckTypeOf(t model.Type) string {
 	case model.KindDate:
 		return "DATE"
 	case model.KindTimestamp:
-		return "TIMESTAMP"
+		// Spark's TIMESTAMP is an instant rendered in the session time
+		// zone: DuckDB's TIMESTAMPTZ under the engine's TimeZone.
+		return "TIMESTAMPTZ"
 	case model.KindDecimal:
 		return fmt.Sprintf("DECIMAL(%d,%d)", t.Precision, t.Scale)
 	case model.KindArray:

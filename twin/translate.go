@@ -763,9 +763,10 @@ func (t *translator) rewriteWord(i int) error {
 			}
 		}
 	case "current_timestamp", "current_date", "now":
-		lit := "TIMESTAMP '" + t.ctx.AsOf.UTC().Format("2006-01-02 15:04:05.999999") + "'"
+		lit := timestampSQL(t.ctx.AsOf)
 		if w == "current_date" {
-			lit = "DATE '" + t.ctx.AsOf.UTC().Format("2006-01-02") + "'"
+			// Spark's current_date() is today in the session time zone.
+			lit = "CAST(" + lit + " AS DATE)"
 		}
 		if t.isPunct(n, "(") {
 			if t.next(n) != t.match[n] {
@@ -784,6 +785,11 @@ func (t *translator) rewriteWord(i int) error {
 		// "system", so the twin keeps the system tables in dbx_system.
 		if t.isPunct(n, ".") && t.isPunct(t.next(t.next(n)), ".") {
 			t.toks[i].out = catalog
+			return nil
+		}
+	case "timestamp", "timestamp_ltz", "timestamp_ntz":
+		if duck, ok := t.timestampType(i); ok {
+			t.toks[i].out = duck
 			return nil
 		}
 	case "rlike", "regexp":
@@ -821,6 +827,29 @@ func (t *translator) rewriteWord(i int) error {
 		t.toks[i].out = f.duck
 	}
 	return nil
+}
+
+// timestampTypes are Spark's timestamp types in DuckDB: TIMESTAMP (an
+// instant, also spelled TIMESTAMP_LTZ) is TIMESTAMPTZ, rendered in the
+// session time zone; TIMESTAMP_NTZ is a wall clock, DuckDB's TIMESTAMP.
+var timestampTypes = map[string]string{"timestamp": "TIMESTAMPTZ", "timestamp_ltz": "TIMESTAMPTZ", "timestamp_ntz": "TIMESTAMP"}
+
+// timestampType reports whether the timestamp word at i names a type, and
+// its DuckDB name: in a typed literal (TIMESTAMP '...', read in the session
+// time zone by both), after :: or as the type of CAST(... AS type). Elsewhere
+// (a column or alias named timestamp) it stays as written.
+func (t *translator) timestampType(i int) (string, bool) {
+	duck := timestampTypes[t.toks[i].val]
+	p, n := t.prev(i), t.next(i)
+	switch {
+	case n < len(t.toks) && t.toks[n].kind == str, t.isPunct(p, "::"):
+		return duck, true
+	case t.isWord(p, "as") && t.isPunct(n, ")"):
+		if open := t.match[n]; t.isWord(t.prev(open), "cast", "try_cast") {
+			return duck, true
+		}
+	}
+	return "", false
 }
 
 func (t *translator) countArgs(open int) int {

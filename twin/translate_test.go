@@ -41,7 +41,10 @@ func translateErr(t *testing.T, src string, conf map[string]string, msg string) 
 
 // duck opens an in-memory DuckDB in UTC with the Macros and the tables the
 // tests read.
-func duck(t *testing.T) *sql.DB {
+func duck(t *testing.T) *sql.DB { return duckZone(t, DefaultSessionZone) }
+
+// duckZone is duck with the session time zone zone.
+func duckZone(t *testing.T, zone string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("duckdb", "")
 	if err != nil {
@@ -49,7 +52,7 @@ func duck(t *testing.T) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	db.SetMaxOpenConns(1) // macros and tables live in the one connection
-	setup := append(append([]string{}, sessionSettings...), Macros...)
+	setup := append(sessionSettings(zone), Macros...)
 	setup = append(setup,
 		`CREATE TABLE nums AS SELECT * FROM (VALUES (1, 'a'), (2, 'a'), (NULL, 'b'), (4, 'b')) t(x, g)`,
 		`CREATE TABLE tagged AS SELECT MAP {'team': 'data'} AS tags`,
@@ -204,12 +207,12 @@ func TestExpectations(t *testing.T) {
 	) AS SELECT * FROM b`)
 	want := []Expectation{
 		{"warned", "x > 0", "warn"},
-		{"dropped", `regexp_matches(s, '\d') AND ts < TIMESTAMP '2024-03-15 10:42:07'`, "drop"},
+		{"dropped", `regexp_matches(s, '\d') AND ts < TIMESTAMPTZ '2024-03-15 10:42:07+00'`, "drop"},
 	}
 	if !reflect.DeepEqual(st.Expectations, want) {
 		t.Errorf("got %q", st.Expectations)
 	}
-	if w := `CREATE OR REPLACE TABLE a AS SELECT * FROM (SELECT * FROM b) WHERE (regexp_matches(s, '\d') AND ts < TIMESTAMP '2024-03-15 10:42:07') IS TRUE`; st.SQL != w {
+	if w := `CREATE OR REPLACE TABLE a AS SELECT * FROM (SELECT * FROM b) WHERE (regexp_matches(s, '\d') AND ts < TIMESTAMPTZ '2024-03-15 10:42:07+00') IS TRUE`; st.SQL != w {
 		t.Errorf("SQL = %s", st.SQL)
 	}
 	translateErr(t, "CREATE MATERIALIZED VIEW a (\n  CONSTRAINT c EXPECT (x > 0) ON VIOLATION FAIL UPDATE\n) AS SELECT 1", nil,
@@ -224,10 +227,10 @@ func TestStreamAndLive(t *testing.T) {
 
 func TestNow(t *testing.T) {
 	query(t, "SELECT current_timestamp(), CURRENT_TIMESTAMP, now(), current_date(), current_date, t.current_date, now FROM t",
-		"SELECT TIMESTAMP '2024-03-15 10:42:07', TIMESTAMP '2024-03-15 10:42:07', TIMESTAMP '2024-03-15 10:42:07', "+
-			"DATE '2024-03-15', DATE '2024-03-15', t.current_date, now FROM t")
+		"SELECT TIMESTAMPTZ '2024-03-15 10:42:07+00', TIMESTAMPTZ '2024-03-15 10:42:07+00', TIMESTAMPTZ '2024-03-15 10:42:07+00', "+
+			"CAST(TIMESTAMPTZ '2024-03-15 10:42:07+00' AS DATE), CAST(TIMESTAMPTZ '2024-03-15 10:42:07+00' AS DATE), t.current_date, now FROM t")
 	st, err := Translate("SELECT now()", Context{AsOf: time.Date(2024, 1, 1, 23, 30, 0, 500000000, time.FixedZone("x", -3600))})
-	if err != nil || st.Query != "SELECT TIMESTAMP '2024-01-02 00:30:00.5'" {
+	if err != nil || st.Query != "SELECT TIMESTAMPTZ '2024-01-02 00:30:00.5+00'" {
 		t.Errorf("got %q, %v", st.Query, err)
 	}
 	translateErr(t, "SELECT now(1)", nil, "1:8: now() takes no arguments")
@@ -359,9 +362,9 @@ func TestFunctions(t *testing.T) {
 		{"to_date(TIMESTAMP '2024-01-05 23:59:59')", "2024-01-05"},
 		{"to_date('2024-01-05')", "2024-01-05"},
 		{"to_date(NULL)", "NULL"},
-		{"date_trunc('HOUR', TIMESTAMP '2024-03-15 10:42:00')", "2024-03-15 10:00:00"},
-		{"date_trunc('MONTH', TIMESTAMP '2024-03-15 10:42:00')", "2024-03-01 00:00:00"},
-		{"date_trunc('WEEK', TIMESTAMP '2024-03-15 10:42:00')", "2024-03-11 00:00:00"}, // Monday
+		{"date_trunc('HOUR', TIMESTAMP '2024-03-15 10:42:00')", "2024-03-15 10:00:00+00"},
+		{"date_trunc('MONTH', TIMESTAMP '2024-03-15 10:42:00')", "2024-03-01 00:00:00+00"},
+		{"date_trunc('WEEK', TIMESTAMP '2024-03-15 10:42:00')", "2024-03-11 00:00:00+00"}, // Monday
 		{"hour(TIMESTAMP '2024-03-15 10:42:00')", "10"},
 		{"minute(TIMESTAMP '2024-03-15 10:42:00')", "42"},
 		{"second(TIMESTAMP '2024-03-15 10:42:07.9')", "7"},
@@ -383,11 +386,11 @@ func TestFunctions(t *testing.T) {
 		{"date_add(NULL, 1)", "NULL"},
 		{"date_sub(DATE '2024-03-01', 1)", "2024-02-29"},
 		{"date_sub(DATE '2024-03-01', NULL)", "NULL"},
-		{"from_utc_timestamp(TIMESTAMP '2024-07-01 12:00:00', 'Europe/Paris')", "2024-07-01 14:00:00"},
-		{"from_utc_timestamp(TIMESTAMP '2024-01-01 12:00:00', 'America/New_York')", "2024-01-01 07:00:00"},
+		{"from_utc_timestamp(TIMESTAMP '2024-07-01 12:00:00', 'Europe/Paris')", "2024-07-01 14:00:00+00"},
+		{"from_utc_timestamp(TIMESTAMP '2024-01-01 12:00:00', 'America/New_York')", "2024-01-01 07:00:00+00"},
 		{"from_utc_timestamp(NULL, 'Europe/Paris')", "NULL"},
-		{"to_utc_timestamp(TIMESTAMP '2024-07-01 14:00:00', 'Europe/Paris')", "2024-07-01 12:00:00"},
-		{"to_utc_timestamp(TIMESTAMP '2024-01-01 07:00:00', 'America/New_York')", "2024-01-01 12:00:00"},
+		{"to_utc_timestamp(TIMESTAMP '2024-07-01 14:00:00', 'Europe/Paris')", "2024-07-01 12:00:00+00"},
+		{"to_utc_timestamp(TIMESTAMP '2024-01-01 07:00:00', 'America/New_York')", "2024-01-01 12:00:00+00"},
 	} {
 		if got := value(t, db, c.expr); got != c.want {
 			t.Errorf("%s = %q, want %q", c.expr, got, c.want)
@@ -445,7 +448,7 @@ func TestPassThrough(t *testing.T) {
 	src := `SELECT a || 'x', CAST(a AS STRING), ts > current_timestamp() - INTERVAL 90 DAYS, a <=> b, a != b
 FROM t
 QUALIFY row_number() OVER (PARTITION BY a ORDER BY ts DESC) = 1`
-	query(t, src, `SELECT a || 'x', CAST(a AS STRING), ts > TIMESTAMP '2024-03-15 10:42:07' - INTERVAL 90 DAYS, a IS NOT DISTINCT FROM b, a != b
+	query(t, src, `SELECT a || 'x', CAST(a AS STRING), ts > TIMESTAMPTZ '2024-03-15 10:42:07+00' - INTERVAL 90 DAYS, a IS NOT DISTINCT FROM b, a != b
 FROM t
 QUALIFY row_number() OVER (PARTITION BY a ORDER BY ts DESC) = 1`)
 	db := duck(t)
@@ -610,4 +613,70 @@ func TestSyntaxErrors(t *testing.T) {
 	if !errors.As(err, &e) || e.Line != 2 || e.Col != 2 {
 		t.Errorf("error %v is not a *Error at 2:2", err)
 	}
+}
+
+// TestSessionZone runs the time functions in three session time zones: what
+// renders an instant (CAST AS DATE, hour, date_trunc, TIMESTAMP literals,
+// current_date, a TIMESTAMP cast to TIMESTAMP_NTZ) follows the zone as on
+// Spark; epoch seconds, from_utc_timestamp, to_utc_timestamp and
+// convert_timezone of a TIMESTAMP_NTZ with both zones given do not.
+func TestSessionZone(t *testing.T) {
+	// 1970-01-01 20:00 UTC is 1970-01-02 01:30 in Kolkata, 15:00 in New York.
+	const instant = "timestamp_seconds(72000)"
+	type want struct{ utc, kolkata, newYork string }
+	cases := []struct {
+		expr string
+		want want
+	}{
+		// Rendered in the session zone.
+		{"CAST(" + instant + " AS DATE)", want{"1970-01-01", "1970-01-02", "1970-01-01"}},
+		{"hour(" + instant + ")", want{"20", "1", "15"}},
+		{"minute(" + instant + ")", want{"0", "30", "0"}},
+		{"unix_seconds(date_trunc('HOUR', " + instant + "))", want{"72000", "70200", "72000"}},
+		{"unix_seconds(date_trunc('DAY', " + instant + "))", want{"0", "66600", "18000"}},
+		{"unix_seconds(TIMESTAMP '1970-01-02 00:00:00')", want{"86400", "66600", "104400"}},
+		{"CAST(CAST(" + instant + " AS TIMESTAMP_NTZ) AS STRING)", want{"1970-01-01 20:00:00", "1970-01-02 01:30:00", "1970-01-01 15:00:00"}},
+		{"current_date()", want{"2024-03-15", "2024-03-15", "2024-03-15"}},
+		{"unix_date(" + instant + ")", want{"0", "1", "0"}},
+		{"datediff(" + instant + ", DATE '1970-01-01')", want{"0", "1", "0"}},
+		// convert_timezone casts a TIMESTAMP to TIMESTAMP_NTZ in the session zone first.
+		{"CAST(convert_timezone('UTC', 'UTC', " + instant + ") AS STRING)", want{"1970-01-01 20:00:00", "1970-01-02 01:30:00", "1970-01-01 15:00:00"}},
+		// The same in every zone.
+		{"unix_seconds(" + instant + ")", want{"72000", "72000", "72000"}},
+		{"unix_timestamp(" + instant + ")", want{"72000", "72000", "72000"}},
+		{"unix_seconds(from_utc_timestamp(" + instant + ", 'Asia/Kolkata'))", want{"91800", "91800", "91800"}},
+		{"unix_seconds(from_utc_timestamp(" + instant + ", 'America/New_York'))", want{"54000", "54000", "54000"}},
+		{"unix_seconds(to_utc_timestamp(" + instant + ", 'Asia/Kolkata'))", want{"52200", "52200", "52200"}},
+		{"date_from_unix_date(1)", want{"1970-01-02", "1970-01-02", "1970-01-02"}},
+		{"unix_date(DATE '1970-01-03')", want{"2", "2", "2"}},
+		{"CAST(convert_timezone('UTC', 'Asia/Kolkata', TIMESTAMP_NTZ '1970-01-01 20:00:00') AS STRING)", want{"1970-01-02 01:30:00", "1970-01-02 01:30:00", "1970-01-02 01:30:00"}},
+		{"CAST(convert_timezone('Asia/Kolkata', " + instant + ") AS STRING)", want{"1970-01-02 01:30:00", "1970-01-02 01:30:00", "1970-01-02 01:30:00"}},
+		{"CAST(CAST(TIMESTAMP_NTZ '1970-01-01 23:59:59' AS DATE) AS STRING)", want{"1970-01-01", "1970-01-01", "1970-01-01"}},
+		{"hour(TIMESTAMP_NTZ '1970-01-01 23:59:59')", want{"23", "23", "23"}},
+	}
+	for zone, pick := range map[string]func(want) string{
+		"UTC":              func(w want) string { return w.utc },
+		"Asia/Kolkata":     func(w want) string { return w.kolkata },
+		"America/New_York": func(w want) string { return w.newYork },
+	} {
+		db := duckZone(t, zone)
+		for _, c := range cases {
+			if got := value(t, db, c.expr); got != pick(c.want) {
+				t.Errorf("%s: %s = %q, want %q", zone, c.expr, got, pick(c.want))
+			}
+		}
+	}
+	// current_date() is today in the session zone: 20:00 UTC is tomorrow in Kolkata.
+	late := time.Date(2024, 3, 15, 20, 0, 0, 0, time.UTC)
+	for zone, want := range map[string]string{"UTC": "2024-03-15", "Asia/Kolkata": "2024-03-16", "America/New_York": "2024-03-15"} {
+		st, err := Translate("SELECT CAST(current_date() AS STRING)", Context{AsOf: late})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rows(t, duckZone(t, zone), st.SQL); len(got) != 1 || got[0] != want {
+			t.Errorf("%s: current_date() at %s = %v, want %s", zone, late, got, want)
+		}
+	}
+	query(t, "SELECT CAST(a AS TIMESTAMP), CAST(b AS timestamp_ntz), try_cast(c AS TIMESTAMP_LTZ), d::timestamp, TIMESTAMP '2024-01-01', timestamp_ntz'2024-01-01 10:00:00', t.timestamp, x AS timestamp FROM t",
+		"SELECT CAST(a AS TIMESTAMPTZ), CAST(b AS TIMESTAMP), try_cast(c AS TIMESTAMPTZ), d::TIMESTAMPTZ, TIMESTAMPTZ '2024-01-01', TIMESTAMP'2024-01-01 10:00:00', t.timestamp, x AS timestamp FROM t")
 }

@@ -34,7 +34,7 @@ func TestBronzeCopySQL(t *testing.T) {
 )
 AS SELECT *
 FROM STREAM(system.lakeflow.job_run_timeline)
-WHERE period_start_time >= date_sub(current_date(), ${dbmon.retention.detail_days})
+WHERE period_start_time >= timestamp_seconds(CAST(unix_date(date_sub(date_from_unix_date(CAST(floor(unix_seconds(current_timestamp()) / 86400) AS INT)), ${dbmon.retention.detail_days})) AS BIGINT) * 86400)
   AND ('${dbmon.workspace_ids}' = '' OR array_contains(split('${dbmon.workspace_ids}', ','), workspace_id))
 `,
 		"bronze_jobs": `CREATE OR REFRESH STREAMING TABLE bronze_jobs (

@@ -28,7 +28,7 @@ budgets AS (
 keyed AS (
   SELECT month, team FROM monthly
   UNION
-  SELECT CAST(date_trunc('MONTH', CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE)) AS DATE) AS month, team FROM budgets
+  SELECT CAST(date_trunc('MONTH', date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))) AS DATE) AS month, team FROM budgets
 )
 SELECT
   k.month,
@@ -36,17 +36,17 @@ SELECT
   b.budget,
   coalesce(m.cost_net, 0) AS cost_net_to_date,
   CASE
-    WHEN k.month = CAST(date_trunc('MONTH', CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE)) AS DATE)
-      THEN coalesce(m.cost_net, 0) / day(CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE)) * day(last_day(CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE)))
+    WHEN k.month = CAST(date_trunc('MONTH', date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))) AS DATE)
+      THEN coalesce(m.cost_net, 0) / day(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))) * day(last_day(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))))
     ELSE coalesce(m.cost_net, 0)
   END AS forecast_month_end,
   100 * try_divide(
     CASE
-      WHEN k.month = CAST(date_trunc('MONTH', CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE)) AS DATE)
-        THEN coalesce(m.cost_net, 0) / day(CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE)) * day(last_day(CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE)))
+      WHEN k.month = CAST(date_trunc('MONTH', date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))) AS DATE)
+        THEN coalesce(m.cost_net, 0) / day(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))) * day(last_day(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))))
       ELSE coalesce(m.cost_net, 0)
     END, b.budget) AS pct_of_budget
 FROM keyed k
 LEFT JOIN monthly m ON m.month = k.month AND m.team = k.team
 LEFT JOIN budgets b ON b.team = k.team
-WHERE k.month >= date_sub(CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE), ${dbmon.retention.aggregate_days})
+WHERE k.month >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})

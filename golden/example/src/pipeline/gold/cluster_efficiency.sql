@@ -62,4 +62,4 @@ LEFT JOIN daily_job j
   ON j.workspace_id = d.workspace_id AND j.cluster_id = d.cluster_id AND j.usage_date = d.usage_date
 LEFT JOIN daily_cost c
   ON c.workspace_id = d.workspace_id AND c.cluster_id = d.cluster_id AND c.usage_date = d.usage_date
-WHERE d.usage_date >= date_sub(CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE), ${dbmon.retention.aggregate_days})
+WHERE d.usage_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})

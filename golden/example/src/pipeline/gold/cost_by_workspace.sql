@@ -27,5 +27,5 @@ SELECT
 FROM cost_allocated c
 LEFT JOIN config_workspaces n ON n.workspace_id = c.workspace_id
 LEFT JOIN bronze_workspaces w ON w.workspace_id = c.workspace_id
-WHERE c.usage_date >= date_sub(CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE), ${dbmon.retention.aggregate_days})
+WHERE c.usage_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
 GROUP BY c.usage_date, c.workspace_id, c.team

@@ -21,5 +21,5 @@ SELECT
   count(DISTINCT workspace_id || ':' || job_id) AS affected_jobs,
   sum(cost_net) AS cost_net
 FROM failure_classified
-WHERE run_date >= date_sub(CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE), ${dbmon.retention.aggregate_days})
+WHERE run_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
 GROUP BY run_date, team, failure_class

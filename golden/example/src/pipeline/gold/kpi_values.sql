@@ -32,13 +32,13 @@ FROM (
   -- kpis.failed_run_cost_share
   SELECT
     'failed_run_cost_share' AS kpi_name,
-    CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE) AS period_end,
+    date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)) AS period_end,
     CAST(team AS STRING) AS breakdown,
     CAST((sum(case when is_failure then cost_net end) / nullif(sum(cost_net), 0)) AS DOUBLE) AS value,
     CAST(NULL AS DOUBLE) AS target_min,
     CAST(0.05 AS DOUBLE) AS target_max
   FROM job_runs_enriched
-  WHERE run_date > date_sub(CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE), 30)
+  WHERE run_date > date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), 30)
   GROUP BY team
   UNION ALL
   -- Typed empty row set: keeps the table's schema when the spec has no KPIs.

@@ -43,7 +43,7 @@ WITH unowned AS (
   LEFT JOIN jobs_current j
     ON j.workspace_id = u.workspace_id AND j.job_id = u.usage_metadata.job_id
   WHERE j.job_id IS NULL
-    AND u.usage_date >= date_sub(current_date(), ${dbmon.retention.detail_days})
+    AND u.usage_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(current_timestamp()) / 86400) AS INT)), ${dbmon.retention.detail_days})
 ),
 team_facts AS (
   SELECT workspace_id, record_id, 'tag' AS attribute, tag.key AS tag_key, tag.value AS value
@@ -88,7 +88,7 @@ sku_discounts AS (
 SELECT
   u.workspace_id,
   u.record_id,
-  CAST(from_utc_timestamp(u.usage_start_time, '${dbmon.timezone}') AS DATE) AS usage_date,
+  date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(u.usage_start_time, '${dbmon.timezone}')) / 86400) AS INT)) AS usage_date,
   u.usage_start_time,
   u.sku_name,
   u.billing_origin_product,
@@ -124,4 +124,4 @@ LEFT JOIN team_match m
   ON m.workspace_id = u.workspace_id AND m.record_id = u.record_id
 LEFT JOIN sku_discounts d
   ON d.sku_name = u.sku_name
-WHERE u.usage_date >= date_sub(current_date(), ${dbmon.retention.detail_days})
+WHERE u.usage_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(current_timestamp()) / 86400) AS INT)), ${dbmon.retention.detail_days})

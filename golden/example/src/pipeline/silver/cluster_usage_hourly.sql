@@ -33,7 +33,7 @@ WITH nodes AS (
     cpu_user_percent + cpu_system_percent AS cpu,
     mem_used_percent
   FROM bronze_node_timeline
-  WHERE start_time >= date_sub(current_date(), ${dbmon.retention.detail_days})
+  WHERE start_time >= timestamp_seconds(CAST(unix_date(date_sub(date_from_unix_date(CAST(floor(unix_seconds(current_timestamp()) / 86400) AS INT)), ${dbmon.retention.detail_days})) AS BIGINT) * 86400)
 ),
 intervals AS (
   SELECT
@@ -49,7 +49,7 @@ hourly_idle AS (
   SELECT
     workspace_id,
     cluster_id,
-    date_trunc('HOUR', start_time) AS hour,
+    timestamp_seconds(floor(unix_seconds(start_time) / 3600) * 3600) AS hour,
     sum(minutes) AS up_minutes,
     sum(CASE WHEN cluster_cpu < CAST(10 AS DOUBLE) THEN minutes ELSE 0 END) AS idle_minutes
   FROM intervals
@@ -59,7 +59,7 @@ hourly AS (
   SELECT
     workspace_id,
     cluster_id,
-    date_trunc('HOUR', start_time) AS hour,
+    timestamp_seconds(floor(unix_seconds(start_time) / 3600) * 3600) AS hour,
     count(DISTINCT instance_id) AS nodes,
     count(*) AS node_records,
     avg(cpu) AS avg_cpu_percent,
@@ -121,7 +121,7 @@ SELECT
   h.workspace_id,
   h.cluster_id,
   h.hour,
-  CAST(from_utc_timestamp(h.hour, '${dbmon.timezone}') AS DATE) AS usage_date,
+  date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(h.hour, '${dbmon.timezone}')) / 86400) AS INT)) AS usage_date,
   h.nodes,
   h.node_records,
   h.avg_cpu_percent,

@@ -39,5 +39,5 @@ SELECT
   sum(cost_net) AS cost_net
 FROM job_runs_enriched
 WHERE result_state IS NOT NULL
-  AND run_date >= date_sub(CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE), ${dbmon.retention.aggregate_days})
+  AND run_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
 GROUP BY run_date, workspace_id, team, job_id

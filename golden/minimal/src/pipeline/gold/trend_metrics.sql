@@ -63,4 +63,4 @@ SELECT
 FROM weekly cur
 LEFT JOIN weekly prev
   ON prev.team = cur.team AND prev.week_start = date_sub(cur.week_start, 7)
-WHERE cur.week_start >= date_sub(CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE), ${dbmon.retention.aggregate_days})
+WHERE cur.week_start >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})

@@ -56,7 +56,7 @@ apportioned AS (
     'apportioned' AS allocation_method
   FROM billing_enriched b
   JOIN shares s
-    ON s.workspace_id = b.workspace_id AND s.cluster_id = b.cluster_id AND s.hour = date_trunc('HOUR', b.usage_start_time)
+    ON s.workspace_id = b.workspace_id AND s.cluster_id = b.cluster_id AND s.hour = timestamp_seconds(floor(unix_seconds(b.usage_start_time) / 3600) * 3600)
   LEFT JOIN jobs_current j
     ON j.workspace_id = s.workspace_id AND j.job_id = s.job_id
   WHERE b.job_id IS NULL
@@ -67,7 +67,7 @@ direct AS (
   FROM billing_enriched b
   LEFT JOIN shared_hours s
     ON b.job_id IS NULL AND s.workspace_id = b.workspace_id AND s.cluster_id = b.cluster_id
-    AND s.hour = date_trunc('HOUR', b.usage_start_time)
+    AND s.hour = timestamp_seconds(floor(unix_seconds(b.usage_start_time) / 3600) * 3600)
   WHERE s.hour IS NULL
 )
 SELECT

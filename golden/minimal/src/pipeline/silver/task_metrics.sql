@@ -51,7 +51,7 @@ SELECT
   coalesce(j.team, 'unassigned') AS team,
   t.start_time,
   t.end_time,
-  CAST(from_utc_timestamp(t.start_time, '${dbmon.timezone}') AS DATE) AS run_date,
+  date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(t.start_time, '${dbmon.timezone}')) / 86400) AS INT)) AS run_date,
   CAST(t.duration_seconds AS BIGINT) AS duration_seconds,
   f.result_state,
   coalesce(f.result_state IN ('ERROR', 'FAILED', 'TIMED_OUT'), FALSE) AS is_failure,
@@ -61,4 +61,4 @@ LEFT JOIN final_state f
   ON f.workspace_id = t.workspace_id AND f.job_id = t.job_id AND f.task_run_id = t.task_run_id
 LEFT JOIN jobs_current j
   ON j.workspace_id = t.workspace_id AND j.job_id = t.job_id
-WHERE t.start_time >= date_sub(current_date(), ${dbmon.retention.detail_days})
+WHERE t.start_time >= timestamp_seconds(CAST(unix_date(date_sub(date_from_unix_date(CAST(floor(unix_seconds(current_timestamp()) / 86400) AS INT)), ${dbmon.retention.detail_days})) AS BIGINT) * 86400)

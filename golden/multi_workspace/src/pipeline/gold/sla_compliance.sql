@@ -25,7 +25,7 @@ AS
 -- every SLA. A check the SLA does not define is NULL and does not count; met
 -- is false when any defined check failed.
 WITH days AS (
-  SELECT explode(sequence(date_sub(CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE), ${dbmon.retention.detail_days} - 1), CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE))) AS period_date
+  SELECT explode(sequence(date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.detail_days} - 1), date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)))) AS period_date
 ),
 runs AS (
   SELECT
@@ -35,11 +35,9 @@ runs AS (
     is_success,
     result_state IS NOT NULL AS finished,
     duration_seconds,
-    CAST(from_utc_timestamp(end_time, '${dbmon.timezone}') AS DATE) AS end_date,
+    date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(end_time, '${dbmon.timezone}')) / 86400) AS INT)) AS end_date,
     -- seconds after local midnight at which the run ended
-    hour(from_utc_timestamp(end_time, '${dbmon.timezone}')) * 3600
-      + minute(from_utc_timestamp(end_time, '${dbmon.timezone}')) * 60
-      + second(from_utc_timestamp(end_time, '${dbmon.timezone}')) AS end_second
+    (unix_seconds(from_utc_timestamp(end_time, '${dbmon.timezone}')) % 86400) AS end_second
   FROM job_runs_enriched
 ),
 -- A job is checked from its first run in the window on: days before it
@@ -60,7 +58,7 @@ daily AS (
     count_if(is_success) AS succeeded,
     max(CASE WHEN finished THEN duration_seconds END) AS max_duration
   FROM runs
-  WHERE run_date >= date_sub(CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE), ${dbmon.retention.detail_days} - 1)
+  WHERE run_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.detail_days} - 1)
   GROUP BY workspace_id, job_id, run_date
 ),
 first_success AS (
@@ -125,7 +123,7 @@ sla_days AS (
   CROSS JOIN days d
   LEFT JOIN first_runs f
     ON f.workspace_id = j.workspace_id AND f.job_id = j.job_id
-  WHERE d.period_date >= coalesce(f.first_date, CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE))
+  WHERE d.period_date >= coalesce(f.first_date, date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)))
 ),
 -- Finished and successful runs over the window_days days ending on the
 -- checked day (days of the window before the detail window count nothing).
@@ -156,8 +154,8 @@ checks AS (
     CASE
       WHEN x.deadline_minutes IS NULL OR sd.day_of_week IS NULL THEN CAST(NULL AS BOOLEAN)
       WHEN fs.first_success_second <= x.deadline_minutes * 60 THEN TRUE
-      WHEN x.period_date < CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE) THEN FALSE
-      WHEN hour(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) * 60 + minute(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) >= x.deadline_minutes THEN FALSE
+      WHEN x.period_date < date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)) THEN FALSE
+      WHEN (unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) % 86400) >= x.deadline_minutes * 60 THEN FALSE
       ELSE CAST(NULL AS BOOLEAN)
     END AS deadline_met,
     CASE
