@@ -90,6 +90,7 @@ const (
 	maxTableRows  = 100 // per table widget
 	maxKPIRows    = 8   // breakdown values per KPI
 	maxBreaches   = 3   // per SLA
+	maxSLAs       = 25  // SLAs listed, worst first
 	maxFilterVals = 12  // values listed per filter
 	maxTimeline   = 24  // alerts drawn on the timeline
 	maxNotified   = 200 // notifications listed

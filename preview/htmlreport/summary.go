@@ -108,8 +108,17 @@ func (wr *writer) slas() {
 		wr.write(`<p class="meta">The spec defines no SLAs.</p></div>` + "\n")
 		return
 	}
+	// Worst first: the SLAs that missed are what a reader looks for.
+	slas := append([]twin.SLAStatus(nil), r.SLAs...)
+	sort.SliceStable(slas, func(i, j int) bool { return slaRatio(slas[i]) < slaRatio(slas[j]) })
 	wr.write(`<table><thead><tr><th>SLA</th><th>Severity</th><th class="num">Jobs</th><th>Job-days met</th><th>Breaches</th></tr></thead><tbody>`)
-	for _, s := range r.SLAs {
+	for n, s := range slas {
+		if n == maxSLAs {
+			rest := slas[n:]
+			wr.printf(`<tr><td colspan="5" class="more">and %d more SLAs, each at %s or better</td></tr>`,
+				len(rest), esc(formatNumber(slaRatio(rest[0]), pct1)))
+			break
+		}
 		ratio, text := 0.0, "no checks"
 		if s.Checked > 0 {
 			ratio = float64(s.Met) / float64(s.Checked)
@@ -166,6 +175,15 @@ func (wr *writer) kpis() {
 			esc(kpiName(k)), esc(k.PeriodEnd), esc(k.Breakdown), esc(kpiValue(k.Format, k.Value)), esc(kpiTarget(k)), status)
 	}
 	wr.write("</tbody></table></div>\n")
+}
+
+// slaRatio is the share of checked job-days met; an SLA with no checks
+// counts as met.
+func slaRatio(s twin.SLAStatus) float64 {
+	if s.Checked == 0 {
+		return 1
+	}
+	return float64(s.Met) / float64(s.Checked)
 }
 
 func kpiName(k twin.KPIValue) string {
