@@ -33,6 +33,7 @@ import (
 	"github.com/dbmon/dbmon/generator/dashboard"
 	"github.com/dbmon/dbmon/generator/render"
 	"github.com/dbmon/dbmon/preview"
+	"github.com/dbmon/dbmon/twin"
 )
 
 //go:embed style.css
@@ -52,11 +53,22 @@ type Input struct {
 	Progress func(done, total int)
 }
 
-// Replay is a replay's notification timeline (twin.Replay's Timeline,
-// reduced to what the file shows).
+// Replay is a replay's notification timeline: twin.Timeline reduced to
+// what the file shows (ReplayOf).
 type Replay struct {
 	From, To      time.Time
 	Notifications []Notification // in time order
+}
+
+// ReplayOf reduces a replay's timeline (twin.Engine.Replay) to what the
+// file shows.
+func ReplayOf(tl *twin.Timeline) *Replay {
+	rp := &Replay{From: tl.From, To: tl.To}
+	for _, n := range tl.Notifications {
+		rp.Notifications = append(rp.Notifications, Notification{Time: n.Time, Alert: n.Alert, Family: n.Family,
+			State: n.State, Destinations: n.Destinations, Subjects: n.Subjects})
+	}
+	return rp
 }
 
 // Notification is one notification a replay sent.

@@ -17,6 +17,7 @@ import (
 	"github.com/dbmon/dbmon/generator/dashboard"
 	"github.com/dbmon/dbmon/preview"
 	"github.com/dbmon/dbmon/synth"
+	"github.com/dbmon/dbmon/twin"
 )
 
 var asOf = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
@@ -369,6 +370,47 @@ func TestReplayTimeline(t *testing.T) {
 	if strings.Contains(string(b.html), `id="replay"`) {
 		t.Error("a file without a replay has a replay section")
 	}
+}
+
+// TestRealReplay renders the timeline of a real replay of the example spec
+// on the twin: every notification it sent is a point and a row.
+func TestRealReplay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replays a day of the example spec")
+	}
+	path := "../../specs/example.yaml"
+	data, _ := os.ReadFile(path)
+	res, _, err := generator.Prepare(path, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := preview.Run(context.Background(), res, preview.Synthetic(synthetic), asOf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	tl, err := r.Engine.Replay(res.Bundle, res.Files, asOf.Add(-24*time.Hour), asOf, twin.DefaultLateness, res.Spec.Destinations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tl.Notifications) == 0 {
+		t.Fatal("a day of the example spec with incidents sent no notification")
+	}
+	var buf bytes.Buffer
+	if err := Write(&buf, Input{Report: r, Dashboards: DashboardFiles(res), Replay: ReplayOf(tl)}); err != nil {
+		t.Fatal(err)
+	}
+	s := buf.String()
+	if want := fmt.Sprintf("): %d</h3>", len(tl.Notifications)); !strings.Contains(s, want) {
+		t.Errorf("the replay heading does not count %d notifications", len(tl.Notifications))
+	}
+	for _, n := range tl.Notifications {
+		tip := "<title>" + n.Time.UTC().Format("2006-01-02 15:04") + " " + n.Alert + " " + n.State
+		if !strings.Contains(s, tip) {
+			t.Errorf("notification %s %s at %s is not on the timeline", n.Alert, n.State, n.Time)
+		}
+	}
+	t.Logf("%d notifications", len(tl.Notifications))
 }
 
 func TestFormatNumber(t *testing.T) {
