@@ -11,6 +11,7 @@ import (
 
 	"github.com/dbmon/dbmon/generator"
 	"github.com/dbmon/dbmon/preview"
+	"github.com/dbmon/dbmon/preview/htmlreport"
 	"github.com/dbmon/dbmon/synth"
 )
 
@@ -24,6 +25,7 @@ type previewOptions struct {
 	days      int
 	nodeGrain int
 	clean     bool
+	html      string
 }
 
 func newPreviewCmd() *cobra.Command {
@@ -44,9 +46,12 @@ system.<schema>.<table>.parquet|json|csv (e.g. system.billing.usage.parquet).
 current hour. --export DIR writes every silver and gold table as CSV, plus
 kpis.json, findings.json, alerts.json (each alert of the bundle: whether it
 would fire, its value and threshold, the offending rows) and, for synthetic
-data, incidents.json.`,
+data, incidents.json. --html FILE writes one self-contained HTML file: every
+page and widget of the dashboards computed on the twin, the alerts that would
+fire, SLA compliance and the KPIs against their targets.`,
 		Example: `  dbmon preview specs/example.yaml --synthetic --as-of 2026-11-27T12:00:00Z
-  dbmon preview --data ./export --export ./preview-out`,
+  dbmon preview --data ./export --export ./preview-out
+  dbmon preview specs/example.yaml --synthetic --html preview.html`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPreview(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), specArg(args), o)
@@ -62,6 +67,7 @@ data, incidents.json.`,
 	f.IntVar(&o.days, "days", 45, "synthetic: days of history")
 	f.IntVar(&o.nodeGrain, "node-grain", 1, "synthetic: node_timeline row length in minutes (60 for big runs)")
 	f.BoolVar(&o.clean, "clean", false, "synthetic: inject no incidents")
+	f.StringVar(&o.html, "html", "", "write the dashboards and results as one self-contained HTML file")
 	return cmd
 }
 
@@ -115,6 +121,14 @@ func runPreview(ctx context.Context, stdout, stderr io.Writer, path string, o pr
 			return err
 		}
 		fmt.Fprintf(stdout, "\nExported %d tables to %s\n", r.ExportedTables(), o.export)
+	}
+	if o.html != "" {
+		in := htmlreport.Input{Report: r, Dashboards: htmlreport.DashboardFiles(res),
+			Progress: htmlreport.TerminalProgress(stderr, "html")}
+		if err := htmlreport.WriteFile(o.html, in); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\nWrote %s\n", o.html)
 	}
 	return nil
 }
