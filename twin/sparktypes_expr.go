@@ -112,7 +112,10 @@ func (p *exprParser) expr(minPrec int) val {
 	return left
 }
 
-func isSymbol(op string) bool { _, ok := binPrec[op]; return ok && op != "or" && op != "and" && op != "div" }
+func isSymbol(op string) bool {
+	_, ok := binPrec[op]
+	return ok && op != "or" && op != "and" && op != "div"
+}
 
 // predicate reads the rest of IS ..., [NOT] IN (...), [NOT] BETWEEN a AND b,
 // [NOT] LIKE x; the operator word is consumed.
