@@ -37,7 +37,7 @@ func CheckSparkTypes(databricksSQL string, conf map[string]string) ([]TypeError,
 		return nil, err
 	}
 	c := &typer{t: t}
-	branches := c.branches(q, end, c.topScope())
+	branches := c.branches(q, end, &scope{})
 	var out []TypeError
 	for _, b := range branches {
 		if b.cols == nil {
@@ -160,7 +160,6 @@ type cte struct {
 	running bool
 }
 
-func (c *typer) topScope() *scope { return &scope{} }
 
 func (s *scope) lookup(name string) *cte {
 	for ; s != nil; s = s.parent {

@@ -195,7 +195,7 @@ func (p *exprParser) unary() val {
 func (p *exprParser) typeSpec() *model.Type {
 	t := p.c.t
 	start := p.i
-	if !p.word() && !(p.i < p.hi && t.toks[p.i].kind == word) {
+	if !(p.i < p.hi && t.toks[p.i].kind == word) {
 		p.fail()
 		return nil
 	}
