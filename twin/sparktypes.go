@@ -160,7 +160,6 @@ type cte struct {
 	running bool
 }
 
-
 func (s *scope) lookup(name string) *cte {
 	for ; s != nil; s = s.parent {
 		if d, ok := s.ctes[name]; ok {
