@@ -574,10 +574,10 @@ var fixedResult = map[string]model.Kind{}
 func init() {
 	for k, names := range map[model.Kind]string{
 		model.KindBigint: `count count_if approx_count_distinct unix_timestamp to_unix_timestamp xxhash64
-			monotonically_increasing_id timestampdiff date_diff`,
+			monotonically_increasing_id timestampdiff date_diff unix_seconds unix_millis unix_micros`,
 		model.KindInt: `datediff row_number rank dense_rank ntile day dayofmonth dayofweek dayofyear weekday hour
 			minute second month year quarter weekofyear length char_length character_length octet_length
-			instr locate size cardinality hash array_size`,
+			instr locate size cardinality hash array_size unix_date`,
 		model.KindDouble: `percent_rank cume_dist stddev stddev_samp stddev_pop variance var_samp var_pop
 			corr covar_pop covar_samp sqrt exp ln log log10 log2 pow power rand randn median cbrt`,
 		model.KindString: `concat_ws lower upper lcase ucase trim ltrim rtrim substring substr left right replace
@@ -585,7 +585,7 @@ func init() {
 			md5 sha1 sha2 uuid string base64 translate repeat reverse`,
 		model.KindBoolean: `regexp_like rlike startswith endswith contains array_contains isnull isnotnull
 			ilike like exists_in equal_null`,
-		model.KindDate: `to_date date_sub date_add last_day next_day current_date make_date trunc add_months`,
+		model.KindDate: `date_from_unix_date to_date date_sub date_add last_day next_day current_date make_date trunc add_months`,
 		model.KindTimestamp: `date_trunc from_utc_timestamp to_utc_timestamp current_timestamp now to_timestamp
 			timestamp_seconds timestamp_millis make_timestamp`,
 	} {
