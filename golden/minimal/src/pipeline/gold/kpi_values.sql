@@ -40,4 +40,4 @@ FROM (
     CAST(NULL AS DOUBLE) AS target_max
   WHERE FALSE
 ) kpis
-CROSS JOIN (SELECT d AS today FROM (SELECT explode(sequence(DATE '2020-01-01', DATE '2099-12-31')) AS d) calendar WHERE d = CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE)) t
+CROSS JOIN (SELECT d AS today FROM (SELECT explode(sequence(DATE '2020-01-01', DATE '2099-12-31')) AS d) calendar WHERE d = date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))) t
