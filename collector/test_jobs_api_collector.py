@@ -872,6 +872,7 @@ class TestSparkSink(unittest.TestCase):
         self.assertTrue(create.startswith("CREATE TABLE IF NOT EXISTS " + table + " ("))
         for name, typ, _ in MOD.COLUMNS:
             self.assertIn("\n  %s %s COMMENT '" % (name, typ), create)
+        self.assertTrue(create.endswith("\nTBLPROPERTIES ('delta.enableRowTracking' = 'true')"), create)
         self.assertTrue(create_state.startswith("CREATE TABLE IF NOT EXISTS `ops`.`dev_jane`.`%s` (" % MOD.STATE_TABLE))
         for col in ("workspace_id STRING", "watermark_ms BIGINT", "updated_at TIMESTAMP"):
             self.assertIn(col, create_state)

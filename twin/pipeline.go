@@ -24,6 +24,7 @@ type TableRun struct {
 func Statements(b *model.Bundle, files []render.File, asOf time.Time) ([]Statement, error) {
 	ctx := pipelineContext(b, asOf)
 	var stmts []Statement
+	var typeErrs []string
 	add := func(origin, src string) error {
 		st, err := Translate(src, ctx)
 		if err != nil {
@@ -51,7 +52,20 @@ func Statements(b *model.Bundle, files []render.File, asOf time.Time) ([]Stateme
 			if err := add(f.Path, string(f.Data)); err != nil {
 				return nil, err
 			}
+			// DuckDB types some expressions unlike Spark (x / 60.0 is
+			// DOUBLE here, DECIMAL there), so the declared types are
+			// checked by Spark's rules too, before anything runs.
+			errs, err := CheckSparkTypes(string(f.Data), ctx.Conf)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", f.Path, err)
+			}
+			for _, e := range errs {
+				typeErrs = append(typeErrs, fmt.Sprintf("%s:%d:%d: %s", f.Path, e.Line, e.Col, e.Msg))
+			}
 		}
+	}
+	if len(typeErrs) > 0 {
+		return nil, fmt.Errorf("the pipeline's declared column types do not match Spark's:\n%s", strings.Join(typeErrs, "\n"))
 	}
 	return order(stmts)
 }

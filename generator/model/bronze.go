@@ -96,6 +96,33 @@ var CollectorTable = PipelineTable{
 		"collected_at TIMESTAMP: When the collector wrote the row."),
 }
 
+// CollectorTableProperties are the Delta properties of the collector's
+// table. Row tracking lets the materialized views that read it refresh
+// incrementally; without it they recompute in full on every update
+// (MATERIALIZED_VIEW_NOT_INCREMENTALIZABLE: ROW_TRACKING_NOT_ENABLED).
+var CollectorTableProperties = []KV{{Key: "delta.enableRowTracking", Value: "true"}}
+
+// RowTracking reports whether the collector's table is created with row
+// tracking.
+func (Collector) RowTracking() bool {
+	for _, kv := range CollectorTableProperties {
+		if kv.Key == "delta.enableRowTracking" {
+			return kv.Value == "true"
+		}
+	}
+	return false
+}
+
+// TableProperties is the TBLPROPERTIES clause of the collector table's
+// CREATE TABLE.
+func (Collector) TableProperties() string {
+	var kvs []string
+	for _, kv := range CollectorTableProperties {
+		kvs = append(kvs, SQLString(kv.Key)+" = "+SQLString(kv.Value))
+	}
+	return "TBLPROPERTIES (" + strings.Join(kvs, ", ") + ")"
+}
+
 // SourceColumns are the columns of the system table the bronze table copies.
 func (t BronzeTable) SourceColumns() []Column {
 	st, _ := SystemTableByName(t.Source)

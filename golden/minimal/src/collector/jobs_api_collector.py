@@ -41,6 +41,9 @@ import urllib.request
 # The collector's table, from the dbmon model (generator/model/bronze.go).
 TABLE = "bronze_api_job_runs"
 TABLE_COMMENT = "'Job and task runs from the Jobs API (runs/list and runs/get-output), written by the collector.'"
+# Row tracking, so the pipeline's materialized views over the table refresh
+# incrementally.
+TABLE_PROPERTIES = "TBLPROPERTIES ('delta.enableRowTracking' = 'true')"
 STATE_TABLE = TABLE + "_state"
 # (name, Databricks type, SQL comment literal), in table order.
 COLUMNS = [
@@ -636,7 +639,7 @@ class SparkSink:
 
     def ensure_tables(self):
         columns = ",\n  ".join("{} {} COMMENT {}".format(n, t, c) for n, t, c in COLUMNS)
-        self.spark.sql("CREATE TABLE IF NOT EXISTS {} (\n  {}\n) COMMENT {}".format(self.table, columns, TABLE_COMMENT))
+        self.spark.sql("CREATE TABLE IF NOT EXISTS {} (\n  {}\n) COMMENT {}\n{}".format(self.table, columns, TABLE_COMMENT, TABLE_PROPERTIES))
         self.spark.sql(
             "CREATE TABLE IF NOT EXISTS {} (\n"
             "  workspace_id STRING COMMENT 'Workspace the collector polls.',\n"

@@ -24,8 +24,21 @@ AS
 -- are rows (config_slas and its child tables), so this one statement checks
 -- every SLA. A check the SLA does not define is NULL and does not count; met
 -- is false when any defined check failed.
+-- The clock stands in WHERE clauses only, so the view can refresh
+-- incrementally: days and deadlines_passed filter constant calendars.
 WITH days AS (
-  SELECT explode(sequence(date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.detail_days} - 1), date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)))) AS period_date
+  SELECT d AS period_date
+  FROM (SELECT explode(sequence(DATE '2020-01-01', DATE '2099-12-31')) AS d) calendar
+  WHERE d BETWEEN date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.detail_days} - 1) AND date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))
+),
+-- (day, deadline) pairs whose deadline has passed: earlier days, and today
+-- once the local time reaches the deadline.
+deadlines_passed AS (
+  SELECT d.period_date, s.deadline_minutes
+  FROM days d
+  CROSS JOIN (SELECT DISTINCT deadline_minutes FROM config_slas WHERE deadline_minutes IS NOT NULL) s
+  WHERE d.period_date < date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))
+    OR (unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) % 86400) >= s.deadline_minutes * 60
 ),
 runs AS (
   SELECT
@@ -154,8 +167,7 @@ checks AS (
     CASE
       WHEN x.deadline_minutes IS NULL OR sd.day_of_week IS NULL THEN CAST(NULL AS BOOLEAN)
       WHEN fs.first_success_second <= x.deadline_minutes * 60 THEN TRUE
-      WHEN x.period_date < date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)) THEN FALSE
-      WHEN (unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) % 86400) >= x.deadline_minutes * 60 THEN FALSE
+      WHEN dp.period_date IS NOT NULL THEN FALSE
       ELSE CAST(NULL AS BOOLEAN)
     END AS deadline_met,
     CASE
@@ -177,6 +189,8 @@ checks AS (
     ON fs.workspace_id = x.workspace_id AND fs.job_id = x.job_id AND fs.end_date = x.period_date
   LEFT JOIN config_sla_days sd
     ON sd.sla_name = x.sla_name AND sd.day_of_week = dayofweek(x.period_date)
+  LEFT JOIN deadlines_passed dp
+    ON dp.period_date = x.period_date AND dp.deadline_minutes = x.deadline_minutes
 )
 SELECT
   sla_name,

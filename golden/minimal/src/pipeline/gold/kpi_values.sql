@@ -17,9 +17,11 @@ AS
 -- One SELECT per spec KPI, side by side under UNION ALL: its value
 -- expression over the last window_days local days (today included) of its
 -- source, per breakdown value. on_target is computed once, over all of them.
+-- period_end is today, joined from a calendar: the clock stands in WHERE
+-- only, so the view can refresh incrementally.
 SELECT
   kpi_name,
-  period_end,
+  t.today AS period_end,
   breakdown,
   value,
   target_min,
@@ -32,10 +34,10 @@ FROM (
   -- Typed empty row set: keeps the table's schema when the spec has no KPIs.
   SELECT
     CAST(NULL AS STRING) AS kpi_name,
-    CAST(NULL AS DATE) AS period_end,
     CAST(NULL AS STRING) AS breakdown,
     CAST(NULL AS DOUBLE) AS value,
     CAST(NULL AS DOUBLE) AS target_min,
     CAST(NULL AS DOUBLE) AS target_max
   WHERE FALSE
 ) kpis
+CROSS JOIN (SELECT d AS today FROM (SELECT explode(sequence(DATE '2020-01-01', DATE '2099-12-31')) AS d) calendar WHERE d = date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))) t

@@ -25,10 +25,11 @@ budgets AS (
   FROM config_teams
   WHERE monthly_budget IS NOT NULL
 ),
+today AS (SELECT d AS today FROM (SELECT explode(sequence(DATE '2020-01-01', DATE '2099-12-31')) AS d) calendar WHERE d = date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))),
 keyed AS (
   SELECT month, team FROM monthly
   UNION
-  SELECT CAST(date_trunc('MONTH', date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))) AS DATE) AS month, team FROM budgets
+  SELECT CAST(date_trunc('MONTH', t.today) AS DATE) AS month, team FROM budgets CROSS JOIN today t
 )
 SELECT
   k.month,
@@ -36,17 +37,18 @@ SELECT
   b.budget,
   coalesce(m.cost_net, 0) AS cost_net_to_date,
   CASE
-    WHEN k.month = CAST(date_trunc('MONTH', date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))) AS DATE)
-      THEN coalesce(m.cost_net, 0) / day(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))) * day(last_day(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))))
+    WHEN k.month = CAST(date_trunc('MONTH', t.today) AS DATE)
+      THEN coalesce(m.cost_net, 0) / day(t.today) * day(last_day(t.today))
     ELSE coalesce(m.cost_net, 0)
   END AS forecast_month_end,
   100 * try_divide(
     CASE
-      WHEN k.month = CAST(date_trunc('MONTH', date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))) AS DATE)
-        THEN coalesce(m.cost_net, 0) / day(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))) * day(last_day(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))))
+      WHEN k.month = CAST(date_trunc('MONTH', t.today) AS DATE)
+        THEN coalesce(m.cost_net, 0) / day(t.today) * day(last_day(t.today))
       ELSE coalesce(m.cost_net, 0)
     END, b.budget) AS pct_of_budget
 FROM keyed k
+CROSS JOIN today t
 LEFT JOIN monthly m ON m.month = k.month AND m.team = k.team
 LEFT JOIN budgets b ON b.team = k.team
 WHERE k.month >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})

@@ -17,9 +17,11 @@ AS
 -- One SELECT per spec KPI, side by side under UNION ALL: its value
 -- expression over the last window_days local days (today included) of its
 -- source, per breakdown value. on_target is computed once, over all of them.
+-- period_end is today, joined from a calendar: the clock stands in WHERE
+-- only, so the view can refresh incrementally.
 SELECT
   kpi_name,
-  period_end,
+  t.today AS period_end,
   breakdown,
   value,
   target_min,
@@ -32,7 +34,6 @@ FROM (
   -- kpis.cost_per_successful_run
   SELECT
     'cost_per_successful_run' AS kpi_name,
-    date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)) AS period_end,
     CAST(workspace_id AS STRING) AS breakdown,
     CAST((sum(cost_net) / nullif(count_if(is_success), 0)) AS DOUBLE) AS value,
     CAST(NULL AS DOUBLE) AS target_min,
@@ -44,7 +45,6 @@ FROM (
   -- kpis.p95_duration
   SELECT
     'p95_duration' AS kpi_name,
-    date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)) AS period_end,
     CAST(job_id AS STRING) AS breakdown,
     CAST((max(p95_duration_seconds)) AS DOUBLE) AS value,
     CAST(NULL AS DOUBLE) AS target_min,
@@ -56,7 +56,6 @@ FROM (
   -- kpis.sla_met_share
   SELECT
     'sla_met_share' AS kpi_name,
-    date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)) AS period_end,
     'all' AS breakdown,
     CAST((avg(case when met then 1.0 else 0.0 end)) AS DOUBLE) AS value,
     CAST(0.95 AS DOUBLE) AS target_min,
@@ -67,10 +66,10 @@ FROM (
   -- Typed empty row set: keeps the table's schema when the spec has no KPIs.
   SELECT
     CAST(NULL AS STRING) AS kpi_name,
-    CAST(NULL AS DATE) AS period_end,
     CAST(NULL AS STRING) AS breakdown,
     CAST(NULL AS DOUBLE) AS value,
     CAST(NULL AS DOUBLE) AS target_min,
     CAST(NULL AS DOUBLE) AS target_max
   WHERE FALSE
 ) kpis
+CROSS JOIN (SELECT d AS today FROM (SELECT explode(sequence(DATE '2020-01-01', DATE '2099-12-31')) AS d) calendar WHERE d = date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))) t

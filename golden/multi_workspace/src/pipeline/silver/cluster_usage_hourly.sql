@@ -127,8 +127,9 @@ SELECT
   h.avg_cpu_percent,
   h.max_cpu_percent,
   h.avg_mem_percent,
-  i.up_minutes,
-  i.idle_minutes,
+  -- minutes are DECIMAL in Spark (BIGINT / 60.0); the column is DOUBLE.
+  CAST(i.up_minutes AS DOUBLE) AS up_minutes,
+  CAST(i.idle_minutes AS DOUBLE) AS idle_minutes,
   t.job_id,
   -- The job's team; a cluster no job used belongs to the team its tags and
   -- owner match.
