@@ -21,6 +21,10 @@ type Alert struct {
 	Teams, ExcludeTeams []string
 	SLA, KPI            string // limits the query to one SLA or KPI
 	Severity            string // SLA alerts: the SLA's severity
+	// SharedSLAs limits an sla_breach alert to the SLAs without a notify of
+	// their own (config_slas.own_notify is false): the family's alerts
+	// route those; an SLA with its own notify has its own alert.
+	SharedSLAs bool
 	Cron, Timezone      string
 	Subscriptions       []Subscription
 	Summary             string
@@ -200,21 +204,28 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 			}
 			continue
 		}
+		// One alert per SLA with its own notify; the family's routing (per
+		// team, catch-all, fixed keys) covers every other SLA with one alert
+		// per target, so the count grows with the teams, not teams x SLAs.
+		shared := false
 		for _, sla := range b.Monitor.SLAs {
+			if len(sla.Notify) == 0 {
+				shared = true
+				continue
+			}
 			a := base
 			a.SLA, a.Severity = sla.Name, sla.Severity
 			a.Key = b.Key + "_sla_" + ResourceKey(sla.Name)
 			a.DisplayName = fmt.Sprintf("%s: [%s] SLA %s breached", b.Name, strings.ToUpper(sla.Severity), sla.Name)
-			r := route(notify, def.Notify)
-			if len(sla.Notify) > 0 {
-				r = routing{fixed: sla.Notify}
-			}
-			before := len(b.Alerts)
-			if err := add(a, r); err != nil {
+			if err := add(a, routing{fixed: sla.Notify}); err != nil {
 				return err
 			}
-			if t := sla.JobSelectorSpec.Team; t != "" {
-				b.Alerts = append(b.Alerts[:before], onlyTeam(b.Alerts[before:], t)...)
+		}
+		if shared {
+			a := base
+			a.SharedSLAs = true
+			if err := add(a, route(notify, def.Notify)); err != nil {
+				return err
 			}
 		}
 	}
@@ -231,18 +242,6 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 	}
 	sort.SliceStable(b.Alerts, func(i, j int) bool { return b.Alerts[i].Key < b.Alerts[j].Key })
 	return nil
-}
-
-// onlyTeam keeps the alerts that can see findings of team: an SLA that
-// selects a team's jobs has findings of that team only.
-func onlyTeam(alerts []Alert, team string) []Alert {
-	var out []Alert
-	for _, a := range alerts {
-		if a.Covers(team) {
-			out = append(out, a)
-		}
-	}
-	return out
 }
 
 // alertText is the alert's custom_summary and custom_description: what

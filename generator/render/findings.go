@@ -64,6 +64,7 @@ const alertQueryTemplate = "templates/alerts/query.sql.tmpl"
 type alertQueryData struct {
 	Alert   model.Alert
 	Finding string // the family's finding query, indented by two spaces
+	Prefix  string // qualifies table names, as in findingData
 }
 
 // AlertQueries are the query_text of every alert of the bundle, in the
@@ -93,7 +94,7 @@ func AlertQueries(b *model.Bundle, prefix string) ([]string, error) {
 			return nil, fmt.Errorf("alert %s: no finding query for family %s", a.Key, a.Family)
 		}
 		buf.Reset()
-		if err := tmpl.Execute(&buf, alertQueryData{Alert: a, Finding: finding}); err != nil {
+		if err := tmpl.Execute(&buf, alertQueryData{Alert: a, Finding: finding, Prefix: prefix}); err != nil {
 			return nil, fmt.Errorf("execute %s for alert %s: %w", alertQueryTemplate, a.Key, err)
 		}
 		out[i] = strings.TrimRight(buf.String(), "\n") + "\n"
