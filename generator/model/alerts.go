@@ -24,11 +24,11 @@ type Alert struct {
 	// SharedSLAs limits an sla_breach alert to the SLAs without a notify of
 	// their own (config_slas.own_notify is false): the family's alerts
 	// route those; an SLA with its own notify has its own alert.
-	SharedSLAs bool
-	Cron, Timezone      string
-	Subscriptions       []Subscription
-	Summary             string
-	Description         string
+	SharedSLAs     bool
+	Cron, Timezone string
+	Subscriptions  []Subscription
+	Summary        string
+	Description    string
 }
 
 // Subscription is one alert subscriber: a notification destination or an
@@ -153,6 +153,7 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 	// reach someone: monitor_notify, else the first destination key.
 	fallback := monitorKeys(s)
 	settings := s.Alerts.Families()
+	refresh := or(s.Refresh, defaultRefresh)
 	add := func(base Alert, r routing) error {
 		if r.byTeam {
 			for _, t := range b.Teams {
@@ -192,7 +193,7 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 			continue
 		}
 		schedule, notify := or(set.Schedule, def.Schedule), set.Notify
-		cron, err := spec.ScheduleCron(schedule)
+		cron, err := spec.AlertCron(schedule, refresh)
 		if err != nil {
 			return fmt.Errorf("internal error: alerts.%s.schedule passed validation but %v", f.Name, err)
 		}
@@ -229,12 +230,17 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 			}
 		}
 	}
+	// A KPI changes only when the pipeline refreshes: its alert runs after each.
+	kpiCron, err := spec.AlertCron(spec.AfterRefresh, refresh)
+	if err != nil {
+		return fmt.Errorf("internal error: refresh passed validation but %v", err)
+	}
 	for _, k := range b.Monitor.KPIs {
 		if len(k.Notify) == 0 || (k.Min == nil && k.Max == nil) {
 			continue
 		}
 		b.Alerts = append(b.Alerts, Alert{Key: b.Key + "_kpi_" + ResourceKey(k.Name), Family: "kpi", KPI: k.Name,
-			DisplayName: b.Name + ": KPI " + k.Title + " off target", Cron: b.RefreshJob.Cron, Timezone: b.Timezone,
+			DisplayName: b.Name + ": KPI " + k.Title + " off target", Cron: kpiCron, Timezone: b.Timezone,
 			Subscriptions: subs(k.Notify)})
 	}
 	for i := range b.Alerts {

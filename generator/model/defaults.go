@@ -3,6 +3,8 @@ package model
 import (
 	"fmt"
 	"slices"
+
+	"github.com/dbmon/dbmon/generator/spec"
 )
 
 // specDefaults is every default of spec v1, by the field's path in the spec:
@@ -14,7 +16,7 @@ import (
 var specDefaults = map[string]any{
 	"bundle.timezone":          "UTC",
 	"unassigned_team":          "unassigned",
-	"refresh":                  "1h",
+	"refresh":                  spec.DefaultRefresh,
 	"dashboards":               []string{"executive_overview", "job_operations", "cost_analysis", "failure_analysis"},
 	"pricing.currency":         "USD",
 	"pricing.discount_percent": 0.0,
@@ -28,11 +30,11 @@ var specDefaults = map[string]any{
 	"kpis[].dashboard":   "executive_overview",
 
 	"alerts.job_failure.enabled":  true,
-	"alerts.job_failure.schedule": "15m",
+	"alerts.job_failure.schedule": spec.AfterRefresh,
 	"alerts.job_failure.notify":   "team",
 
 	"alerts.sla_breach.enabled":  true,
-	"alerts.sla_breach.schedule": "15m",
+	"alerts.sla_breach.schedule": spec.AfterRefresh,
 	"alerts.sla_breach.notify":   "team",
 
 	"alerts.cost_anomaly.enabled":         true,
@@ -43,13 +45,13 @@ var specDefaults = map[string]any{
 	"alerts.cost_anomaly.min_daily_cost":  50.0,
 
 	"alerts.duration_anomaly.enabled":         true,
-	"alerts.duration_anomaly.schedule":        "1h",
+	"alerts.duration_anomaly.schedule":        spec.AfterRefresh,
 	"alerts.duration_anomaly.notify":          "team",
 	"alerts.duration_anomaly.threshold_sigma": 3.0,
 	"alerts.duration_anomaly.baseline_runs":   20,
 
 	"alerts.cluster_idle.enabled":          true,
-	"alerts.cluster_idle.schedule":         "1h",
+	"alerts.cluster_idle.schedule":         spec.AfterRefresh,
 	"alerts.cluster_idle.notify":           "team",
 	"alerts.cluster_idle.max_cpu_percent":  10.0,
 	"alerts.cluster_idle.min_idle_minutes": 60,

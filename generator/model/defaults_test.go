@@ -212,7 +212,7 @@ kpis: [{name: k, source: job_summary_daily, value: "sum(total_runs)", target: {m
 	}
 	crons := map[string]string{}
 	for _, f := range Families {
-		c, err := spec.ScheduleCron(d["alerts."+f.Name+".schedule"].(string))
+		c, err := spec.AlertCron(d["alerts."+f.Name+".schedule"].(string), d["refresh"].(string))
 		if err != nil {
 			t.Fatal(err)
 		}
