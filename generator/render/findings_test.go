@@ -107,7 +107,7 @@ kpis:
 		"a_job_failure_other_teams": "WHERE coalesce(team, '') NOT IN ('data-eng')\n",
 		// the family's alerts cover the SLAs without their own notify, by data
 		"a_sla_breach_data_eng": "WHERE team IN ('data-eng')\n  AND subject IN (SELECT sla_name FROM config_slas WHERE NOT own_notify)\n",
-		"a_sla_own_route":        "WHERE subject = 'own-route'\n",
+		"a_sla_own_route":       "WHERE subject = 'own-route'\n",
 		"a_kpi_spend":           "WHERE left(subject, 6) = 'spend:'\n",
 	}
 	for i, a := range b.Alerts {
