@@ -24,7 +24,11 @@ type Alert struct {
 	// SharedSLAs limits an sla_breach alert to the SLAs without a notify of
 	// their own (config_slas.own_notify is false): the family's alerts
 	// route those; an SLA with its own notify has its own alert.
-	SharedSLAs     bool
+	SharedSLAs bool
+	// Events: the family's query reports each finding in one evaluation
+	// only (a Window), so every TRIGGERED evaluation is news: it notifies
+	// each time and not on the move back to OK.
+	Events         bool
 	Cron, Timezone string
 	Subscriptions  []Subscription
 	Summary        string
@@ -183,21 +187,28 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 		}
 		return nil
 	}
+	b.Monitor.Alerts.Windows = map[string]Window{}
 	for _, f := range Families {
 		def := familyDefault(f.Name)
 		set := settings[f.Name]
 		if set == nil {
 			set = &spec.RoutedAlert{}
 		}
-		if !orBool(set.Enabled, def.Enabled) {
-			continue
-		}
 		schedule, notify := or(set.Schedule, def.Schedule), set.Notify
 		cron, err := spec.AlertCron(schedule, refresh)
 		if err != nil {
 			return fmt.Errorf("internal error: alerts.%s.schedule passed validation but %v", f.Name, err)
 		}
-		base := Alert{Key: b.Key + "_" + f.Name, Family: f.Name, Cron: cron, Timezone: b.Timezone,
+		if eventFamilies[f.Name] {
+			if err := b.setWindow(f.Name, cron, refresh); err != nil {
+				return err
+			}
+		}
+		if !orBool(set.Enabled, def.Enabled) {
+			continue
+		}
+		_, events := b.Monitor.Alerts.Windows[f.Name]
+		base := Alert{Key: b.Key + "_" + f.Name, Family: f.Name, Cron: cron, Timezone: b.Timezone, Events: events,
 			DisplayName: b.Name + ": " + strings.ToLower(f.Doc.Title)}
 		if f.Name != "sla_breach" {
 			if err := add(base, route(notify, def.Notify)); err != nil {
@@ -247,6 +258,30 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 		b.Alerts[i].Summary, b.Alerts[i].Description = alertText(b.Alerts[i])
 	}
 	sort.SliceStable(b.Alerts, func(i, j int) bool { return b.Alerts[i].Key < b.Alerts[j].Key })
+	return nil
+}
+
+// eventFamilies report each finding once (see Window); the others report
+// a state (a cost, a budget, an idle cluster, a KPI) while it lasts.
+var eventFamilies = map[string]bool{"job_failure": true, "duration_anomaly": true, "sla_breach": true}
+
+// setWindow sets the finding window of an event family evaluated on cron:
+// its longest gap between evaluations, and a lag of alerts.lateness.jobs
+// plus the age of the tables an evaluation reads.
+func (b *Bundle) setWindow(family, cron, refresh string) error {
+	refreshCron, err := spec.ScheduleCron(refresh)
+	if err != nil {
+		return fmt.Errorf("internal error: refresh passed validation but %v", err)
+	}
+	period, err := spec.ScheduleMaxInterval(cron)
+	if err != nil {
+		return fmt.Errorf("internal error: alerts.%s: %v", family, err)
+	}
+	lag, err := spec.RefreshLag(cron, refreshCron)
+	if err != nil {
+		return fmt.Errorf("internal error: alerts.%s: %v", family, err)
+	}
+	b.Monitor.Alerts.Windows[family] = Window{LagSecs: b.Monitor.Alerts.JobsLatenessSecs + int(lag.Seconds()), PeriodSecs: int(period.Seconds())}
 	return nil
 }
 

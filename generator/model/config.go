@@ -58,6 +58,7 @@ type SLARow struct {
 	MinSuccessRate           *float64
 	WindowDays               int
 	OwnNotify                bool // the SLA has its own notify (and its own alert)
+	GraceSecs                int
 }
 
 // SLADayRow is one row of config_sla_days.
@@ -140,7 +141,7 @@ func buildConfig(m *Monitor, budgets map[string]*float64) Config {
 
 	for _, s := range m.SLAs {
 		row := SLARow{Name: s.Name, Severity: s.Severity, WindowDays: s.WindowDays, MinSuccessRate: s.MinSuccessRate, Conditions: 1,
-			OwnNotify: len(s.Notify) > 0}
+			OwnNotify: len(s.Notify) > 0, GraceSecs: s.GraceSecs}
 		sel := s.JobSelectorSpec
 		values := func(attr string, vs []string) {
 			for _, v := range uniqueSorted(vs) {

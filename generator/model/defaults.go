@@ -24,6 +24,7 @@ var specDefaults = map[string]any{
 	"slas[].days":        []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"},
 	"slas[].window_days": 30,
 	"slas[].severity":    "warning",
+	"slas[].grace":       "15m",
 
 	"kpis[].format":      "number",
 	"kpis[].window_days": 30,
@@ -60,6 +61,9 @@ var specDefaults = map[string]any{
 	"alerts.budget.schedule":        "24h",
 	"alerts.budget.notify":          "team",
 	"alerts.budget.warn_at_percent": 80.0,
+
+	"alerts.lateness.jobs":    "30m",
+	"alerts.lateness.billing": "12h",
 
 	"collector.enabled":       true,
 	"collector.schedule":      "15m",
@@ -102,6 +106,9 @@ var (
 	defaultSLADays       = defaultOf[[]string]("slas[].days")
 	defaultSLAWindowDays = defaultOf[int]("slas[].window_days")
 	defaultSeverity      = defaultOf[string]("slas[].severity")
+	defaultSLAGrace      = defaultOf[string]("slas[].grace")
+	defaultJobsLateness  = defaultOf[string]("alerts.lateness.jobs")
+	defaultBillLateness  = defaultOf[string]("alerts.lateness.billing")
 	defaultKPIFormat     = defaultOf[string]("kpis[].format")
 	defaultKPIWindowDays = defaultOf[int]("kpis[].window_days")
 	defaultKPIDashboard  = defaultOf[string]("kpis[].dashboard")

@@ -108,3 +108,57 @@ func ScheduleInterval(cron string) (time.Duration, error) {
 	}
 	return shortest, nil
 }
+
+// ScheduleMaxInterval is the longest time between two fire times of a
+// Quartz cron expression over a sample week (UTC): a finding window this
+// long misses nothing between two evaluations.
+func ScheduleMaxInterval(cron string) (time.Duration, error) {
+	c, err := ParseQuartzCron(cron)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	end := start.AddDate(0, 0, 8)
+	var longest time.Duration
+	prev := c.Next(start.Add(-time.Second), time.UTC)
+	for n := 0; !prev.IsZero() && prev.Before(end) && n < 20000; n++ {
+		t := c.Next(prev, time.UTC)
+		if t.IsZero() {
+			break
+		}
+		longest = max(longest, t.Sub(prev))
+		prev = t
+	}
+	if longest == 0 {
+		longest = 7 * 24 * time.Hour
+	}
+	return longest, nil
+}
+
+// RefreshLag is the longest time, over a sample week (UTC), from the start
+// of the latest refresh before an alert evaluation to the evaluation: how
+// old the tables an evaluation reads can be.
+func RefreshLag(alertCron, refreshCron string) (time.Duration, error) {
+	a, err := ParseQuartzCron(alertCron)
+	if err != nil {
+		return 0, err
+	}
+	r, err := ParseQuartzCron(refreshCron)
+	if err != nil {
+		return 0, err
+	}
+	start := time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+	end := start.AddDate(0, 0, 7)
+	var lag time.Duration
+	last := time.Time{} // latest refresh fire before the evaluation
+	next := r.Next(start.AddDate(0, 0, -2), time.UTC)
+	for e, n := a.Next(start, time.UTC), 0; !e.IsZero() && e.Before(end) && n < 20000; e, n = a.Next(e, time.UTC), n+1 {
+		for !next.IsZero() && next.Before(e) {
+			last, next = next, r.Next(next, time.UTC)
+		}
+		if !last.IsZero() {
+			lag = max(lag, e.Sub(last))
+		}
+	}
+	return lag, nil
+}
