@@ -302,13 +302,17 @@ func alertText(a Alert) (string, string) {
 	case len(a.ExcludeTeams) > 0:
 		scope += " for teams without their own destinations"
 	}
-	summary := "dbmon {{ALERT_STATUS}}: " + doc.Title + scope
+	// No template variables ({{ALERT_STATUS}}, {{QUERY_RESULT_TABLE}}): the
+	// v2 documentation does not list them and some destinations receive them
+	// literally, so the text stands alone and each finding's detail column
+	// says subject, team, what happened, when and where to look.
+	summary := "dbmon: " + doc.Title + scope
 	var d strings.Builder
 	d.WriteString(doc.Meaning + "\n\nFirst:\n")
 	for i, c := range doc.Checks {
 		fmt.Fprintf(&d, "%d. %s\n", i+1, c)
 	}
-	d.WriteString("\nFindings (one row each):\n{{QUERY_RESULT_TABLE}}\n\nRunbook: docs/runbook.md#" + anchor(doc.Title) + " in the monitoring bundle.")
+	d.WriteString("\nFindings: the alert's query result, one row each; its detail column names the subject, the team, what happened, when, and the run or job (/jobs/<job_id>/runs/<run_id>).\n\nRunbook: docs/runbook.md#" + anchor(doc.Title) + " in the monitoring bundle.")
 	return summary, d.String()
 }
 
