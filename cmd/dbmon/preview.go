@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,6 +13,7 @@ import (
 	"github.com/dbmon/dbmon/generator"
 	"github.com/dbmon/dbmon/preview"
 	"github.com/dbmon/dbmon/synth"
+	"github.com/dbmon/dbmon/twin"
 )
 
 type previewOptions struct {
@@ -24,6 +26,7 @@ type previewOptions struct {
 	days      int
 	nodeGrain int
 	clean     bool
+	replay    int
 }
 
 func newPreviewCmd() *cobra.Command {
@@ -44,9 +47,17 @@ system.<schema>.<table>.parquet|json|csv (e.g. system.billing.usage.parquet).
 current hour. --export DIR writes every silver and gold table as CSV, plus
 kpis.json, findings.json, alerts.json (each alert of the bundle: whether it
 would fire, its value and threshold, the offending rows) and, for synthetic
-data, incidents.json.`,
+data, incidents.json.
+
+--replay DAYS runs the deployed system over the DAYS days ending at --as-of:
+source rows become visible as late as Databricks delivers them (billing up to
+12 hours, job timeline rows minutes after a run), the pipeline refreshes on
+refresh and every alert runs on its own schedule through the SQL alert state
+machine. It prints the timeline of notifications and the warehouse queries a
+day the alerts cost; with --export it also writes notifications.json.`,
 		Example: `  dbmon preview specs/example.yaml --synthetic --as-of 2026-11-27T12:00:00Z
-  dbmon preview --data ./export --export ./preview-out`,
+  dbmon preview --data ./export --export ./preview-out
+  dbmon preview specs/example.yaml --synthetic --replay 14 --export ./replay-out`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPreview(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), specArg(args), o)
@@ -62,6 +73,7 @@ data, incidents.json.`,
 	f.IntVar(&o.days, "days", 45, "synthetic: days of history")
 	f.IntVar(&o.nodeGrain, "node-grain", 1, "synthetic: node_timeline row length in minutes (60 for big runs)")
 	f.BoolVar(&o.clean, "clean", false, "synthetic: inject no incidents")
+	f.IntVar(&o.replay, "replay", 0, "replay the alerts over this many days ending at --as-of")
 	return cmd
 }
 
@@ -80,6 +92,9 @@ func parseAsOf(s string, now time.Time) (time.Time, error) {
 func runPreview(ctx context.Context, stdout, stderr io.Writer, path string, o previewOptions) error {
 	if o.synthetic == (o.data != "") {
 		return usageError{errors.New("give exactly one of --synthetic and --data DIR")}
+	}
+	if o.replay < 0 {
+		return usageError{fmt.Errorf("--replay %d: want a number of days", o.replay)}
 	}
 	asOf, err := parseAsOf(o.asOf, time.Now())
 	if err != nil {
@@ -109,12 +124,36 @@ func runPreview(ctx context.Context, stdout, stderr io.Writer, path string, o pr
 	for _, n := range r.Notes {
 		fmt.Fprintln(stderr, "load: "+n)
 	}
+	if o.replay > 0 {
+		return replay(stdout, res, r, asOf, o)
+	}
 	r.Print(stdout)
 	if o.export != "" {
 		if err := r.Export(o.export); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "\nExported %d tables to %s\n", r.ExportedTables(), o.export)
+	}
+	return nil
+}
+
+// replay runs the alerts over the o.replay days ending at asOf on the
+// preview's engine and prints the timeline (which ends with the warehouse
+// queries a day the alerts cost).
+func replay(stdout io.Writer, res *generator.Result, r *preview.Report, asOf time.Time, o previewOptions) error {
+	from := asOf.Add(-time.Duration(o.replay) * 24 * time.Hour)
+	tl, err := r.Engine.Replay(res.Bundle, res.Files, from, asOf, twin.DefaultLateness, res.Spec.Destinations)
+	if err != nil {
+		return err
+	}
+	if err := tl.Print(stdout); err != nil {
+		return err
+	}
+	if o.export != "" {
+		if err := tl.WriteNotifications(o.export); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Wrote %d notifications to %s\n", len(tl.Notifications), filepath.Join(o.export, "notifications.json"))
 	}
 	return nil
 }
