@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dbmon/dbmon/generator/spec"
 )
@@ -205,6 +206,13 @@ kpis: [{name: k, source: job_summary_daily, value: "sum(total_runs)", target: {m
 	for path, v := range got {
 		if !reflect.DeepEqual(asJSON(t, v), asJSON(t, d[path])) {
 			t.Errorf("%s: Build gives %v, the default is %v", path, v, d[path])
+		}
+	}
+	for path, secs := range map[string]int{"slas[].grace": b.Monitor.SLAs[0].GraceSecs,
+		"alerts.lateness.jobs": b.Monitor.Alerts.JobsLatenessSecs, "alerts.lateness.billing": b.Monitor.Alerts.BillingLatenessSecs} {
+		want, err := time.ParseDuration(d[path].(string))
+		if err != nil || secs != int(want.Seconds()) {
+			t.Errorf("%s: Build gives %d s, the default is %v", path, secs, d[path])
 		}
 	}
 	if len(b.Monitor.SLAs[0].Days) != 7 {
