@@ -139,6 +139,16 @@ func TestReplayExample(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%s (%s, team %s): notified %v, the spec routes it to %v", in.Kind, in.Family, in.Team, got, want)
 		}
+		// One notification per problem: each failure of the streak is a new
+		// finding (3 failed runs, 3 notifications); every other incident is
+		// one finding, notified once.
+		wantCount := 1
+		if in.Kind == "failure_streak" {
+			wantCount = 3
+		}
+		if count != wantCount {
+			t.Errorf("%s (%s, team %s): %d TRIGGERED notifications, want %d", in.Kind, in.Family, in.Team, count, wantCount)
+		}
 		t.Logf("%-18s %-16s team %-13s incident day %s: first TRIGGERED %s, %d TRIGGERED notifications, to %v",
 			in.Kind, in.Family, in.Team, in.Date.Format(time.DateOnly), first.Format(time.RFC3339), count, got)
 	}

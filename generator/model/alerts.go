@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/dbmon/dbmon/generator/spec"
 )
@@ -195,7 +196,11 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 			set = &spec.RoutedAlert{}
 		}
 		schedule, notify := or(set.Schedule, def.Schedule), set.Notify
-		cron, err := spec.AlertCron(schedule, refresh)
+		var after time.Duration
+		if f.Name == "cost_anomaly" || f.Name == "budget" { // they judge complete billing days
+			after = time.Duration(b.Monitor.Alerts.BillingLatenessSecs) * time.Second
+		}
+		cron, err := spec.AlertCronAfter(schedule, refresh, after)
 		if err != nil {
 			return fmt.Errorf("internal error: alerts.%s.schedule passed validation but %v", f.Name, err)
 		}

@@ -220,7 +220,12 @@ kpis: [{name: k, source: job_summary_daily, value: "sum(total_runs)", target: {m
 	}
 	crons := map[string]string{}
 	for _, f := range Families {
-		c, err := spec.AlertCron(d["alerts."+f.Name+".schedule"].(string), d["refresh"].(string))
+		var after time.Duration
+		if f.Name == "cost_anomaly" || f.Name == "budget" { // they wait for complete billing
+			late, _ := time.ParseDuration(d["alerts.lateness.billing"].(string))
+			after = late
+		}
+		c, err := spec.AlertCronAfter(d["alerts."+f.Name+".schedule"].(string), d["refresh"].(string), after)
 		if err != nil {
 			t.Fatal(err)
 		}

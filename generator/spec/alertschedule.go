@@ -162,3 +162,26 @@ func RefreshLag(alertCron, refreshCron string) (time.Duration, error) {
 	}
 	return lag, nil
 }
+
+// AlertCronAfter is AlertCron for an alert that judges data complete only
+// `after` its day ends (billing): a daily duration schedule (24h) runs that
+// much later in the day, so yesterday is judged as soon as it is complete
+// rather than a day later. Other schedules are AlertCron's.
+func AlertCronAfter(schedule, refresh string, after time.Duration) (string, error) {
+	cron, err := AlertCron(schedule, refresh)
+	if err != nil || schedule == AfterRefresh || strings.ContainsAny(schedule, " \t") {
+		return cron, err
+	}
+	if d, err := time.ParseDuration(schedule); err != nil || d != 24*time.Hour {
+		return cron, nil
+	}
+	f := strings.Fields(cron)
+	m, err1 := strconv.Atoi(f[1])
+	h, err2 := strconv.Atoi(f[2])
+	at := h*60 + m + int(after.Minutes())
+	if err1 != nil || err2 != nil || at >= 24*60 {
+		return cron, nil
+	}
+	f[1], f[2] = strconv.Itoa(at%60), strconv.Itoa(at/60)
+	return strings.Join(f, " "), nil
+}

@@ -23,6 +23,19 @@ func TestAlertCron(t *testing.T) {
 			t.Errorf("AlertCron(%q, %q) = %q, %v; want %q", c.schedule, c.refresh, got, err, c.want)
 		}
 	}
+	for _, c := range []struct {
+		schedule string
+		after    time.Duration
+		want     string
+	}{
+		{"24h", 12 * time.Hour, "0 15 12 * * ?"}, // yesterday's billing is complete at noon
+		{"24h", 30 * time.Hour, "0 15 0 * * ?"},  // past the day: unmoved
+		{AfterRefresh, 12 * time.Hour, "0 15 * * * ?"},
+	} {
+		if got, err := AlertCronAfter(c.schedule, "1h", c.after); err != nil || got != c.want {
+			t.Errorf("AlertCronAfter(%q, 1h, %s) = %q, %v; want %q", c.schedule, c.after, got, err, c.want)
+		}
+	}
 	for cron, want := range map[string]time.Duration{
 		"0 15 * * * ?": time.Hour, "0 0/5 * * * ?": 5 * time.Minute, "0 0 8 ? * MON-FRI": 24 * time.Hour, "0 0 6,7 * * ?": time.Hour,
 	} {
