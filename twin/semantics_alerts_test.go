@@ -16,7 +16,8 @@ slas:
 // grace (default 15m) has passed at 12:00 UTC. While the newest job data
 // is older than the deadline, a missing run may just not have arrived: the
 // check is NULL, and so is met (no check applied). Once data from after the
-// deadline has arrived, the deadline is missed, known at deadline + grace.
+// deadline has arrived, the deadline is missed, known at deadline + grace
+// (breach_epoch counts Berlin wall-clock seconds: 12:45).
 func TestSemantics_SLADeadlineWaitsForData(t *testing.T) {
 	base := func() *fixture {
 		return newFixture().
@@ -34,7 +35,7 @@ func TestSemantics_SLADeadlineWaitsForData(t *testing.T) {
 	fresh := base().add(tRuns, slice("100", "2", "o1", "2026-11-27T11:10", "2026-11-27T11:40", "SUCCEEDED", "SUCCESS"))
 	expectRows(t, runSpec(t, alertSemanticsSpec, fresh), "sla_compliance", cols, where, []R{
 		{"sla_name": "by-1230", "period_date": day("2026-11-27"), "deadline_met": false, "met": false,
-			"breach_epoch": ts("2026-11-27T11:45").Unix()},
+			"breach_epoch": ts("2026-11-27T12:45").Unix()},
 	})
 }
 
@@ -57,6 +58,6 @@ func TestSemantics_SLAMaxDurationFirstAttempt(t *testing.T) {
 	expectRows(t, e, "sla_compliance", cols, "sla_name IN ('long-run', 'fixed-run') AND period_date = '2026-11-27'", []R{
 		{"sla_name": "fixed-run", "period_date": day("2026-11-27"), "duration_met": true, "met": true, "breach_reason": nil, "breach_epoch": nil},
 		{"sla_name": "long-run", "period_date": day("2026-11-27"), "duration_met": false, "met": false, "breach_reason": "max_duration",
-			"breach_epoch": ts("2026-11-27T11:15").Unix()},
+			"breach_epoch": ts("2026-11-27T12:15").Unix()},
 	})
 }
