@@ -19,7 +19,7 @@ AS
 -- of that day's month: net cost so far / days elapsed x days in the month.
 -- Past months report their actual cost; the newest month is the forecast one.
 WITH complete AS (
-  SELECT date_sub(CAST(from_utc_timestamp(current_timestamp() - INTERVAL 43200 SECONDS, '${dbmon.timezone}') AS DATE), 1) AS day
+  SELECT date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp((current_timestamp() - INTERVAL 43200 SECONDS), '${dbmon.timezone}')) / 86400) AS INT)), 1) AS day
 ),
 monthly AS (
   SELECT CAST(date_trunc('MONTH', usage_date) AS DATE) AS month, team, sum(cost_net) AS cost_net
@@ -57,4 +57,4 @@ FROM keyed k
 CROSS JOIN complete c
 LEFT JOIN monthly m ON m.month = k.month AND m.team = k.team
 LEFT JOIN budgets b ON b.team = k.team
-WHERE k.month >= date_sub(CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE), ${dbmon.retention.aggregate_days})
+WHERE k.month >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})

@@ -32,37 +32,37 @@ FROM (
   -- kpis.cost_per_successful_run
   SELECT
     'cost_per_successful_run' AS kpi_name,
-    CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE) AS period_end,
+    date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)) AS period_end,
     CAST(workspace_id AS STRING) AS breakdown,
     CAST((sum(cost_net) / nullif(count_if(is_success), 0)) AS DOUBLE) AS value,
     CAST(NULL AS DOUBLE) AS target_min,
     CAST(25 AS DOUBLE) AS target_max
   FROM job_runs_enriched
-  WHERE run_date > date_sub(CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE), 30)
+  WHERE run_date > date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), 30)
   GROUP BY workspace_id
   UNION ALL
   -- kpis.p95_duration
   SELECT
     'p95_duration' AS kpi_name,
-    CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE) AS period_end,
+    date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)) AS period_end,
     CAST(job_id AS STRING) AS breakdown,
     CAST((max(p95_duration_seconds)) AS DOUBLE) AS value,
     CAST(NULL AS DOUBLE) AS target_min,
     CAST(NULL AS DOUBLE) AS target_max
   FROM job_summary_daily
-  WHERE run_date > date_sub(CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE), 7)
+  WHERE run_date > date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), 7)
   GROUP BY job_id
   UNION ALL
   -- kpis.sla_met_share
   SELECT
     'sla_met_share' AS kpi_name,
-    CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE) AS period_end,
+    date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)) AS period_end,
     'all' AS breakdown,
     CAST((avg(case when met then 1.0 else 0.0 end)) AS DOUBLE) AS value,
     CAST(0.95 AS DOUBLE) AS target_min,
     CAST(NULL AS DOUBLE) AS target_max
   FROM sla_compliance
-  WHERE period_date > date_sub(CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE), 30)
+  WHERE period_date > date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), 30)
     -- a day where no SLA check applied has met NULL: not a met day
     AND met IS NOT NULL
   UNION ALL

@@ -15,7 +15,7 @@ CREATE OR REFRESH MATERIALIZED VIEW sla_compliance (
   success_rate_met BOOLEAN COMMENT 'Success rate over window_days ending that day reached min_success_rate; NULL without the check or finished runs.',
   success_rate DOUBLE COMMENT 'Success rate (percent) over the window.',
   met BOOLEAN COMMENT 'No applicable check failed; NULL when no check applied that day (so KPIs over met skip the day).',
-  breach_epoch BIGINT COMMENT 'When the breach could first be known, in unix seconds: the deadline plus grace, the start of the run plus max_duration, or the end of the local day for the success rate (the earliest failed check); NULL when met.',
+  breach_epoch BIGINT COMMENT 'When the breach could first be known, in local wall-clock seconds since 1970-01-01 00:00: the deadline plus grace, the start of the run plus max_duration, or the end of the local day for the success rate (the earliest failed check); NULL when met.',
   breach_reason STRING COMMENT 'Failed checks, comma-separated (deadline, max_duration, min_success_rate); NULL when met.'
 )
 CLUSTER BY (period_date)
@@ -25,10 +25,11 @@ AS
 -- are rows (config_slas and its child tables), so this one statement checks
 -- every SLA. A check the SLA does not define (or that cannot be told yet) is
 -- NULL and does not count; met is false when any check failed, NULL when no
--- check applied. breach_epoch is when a breach could first be known, so the
+-- check applied. breach_epoch is when a breach could first be known (local
+-- wall-clock seconds since 1970, as local_seconds), so the
 -- sla_breach alerts report each breach once.
 WITH days AS (
-  SELECT explode(sequence(date_sub(CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE), ${dbmon.retention.detail_days} - 1), CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE))) AS period_date
+  SELECT explode(sequence(date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.detail_days} - 1), date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)))) AS period_date
 ),
 -- max_duration is checked on a run's first attempt: from its start to its
 -- first terminal timeline row (a repair does not add to it); a run with no
@@ -47,20 +48,19 @@ runs AS (
     r.run_date,
     r.is_success,
     r.result_state IS NOT NULL AS finished,
-    unix_timestamp(r.start_time) AS start_epoch,
+    unix_seconds(from_utc_timestamp(r.start_time, '${dbmon.timezone}')) AS start_epoch,
     coalesce(unix_timestamp(t.first_end), unix_timestamp(current_timestamp())) - unix_timestamp(r.start_time) AS attempt_seconds,
-    CAST(from_utc_timestamp(r.end_time, '${dbmon.timezone}') AS DATE) AS end_date,
+    date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(r.end_time, '${dbmon.timezone}')) / 86400) AS INT)) AS end_date,
     -- seconds after local midnight at which the run ended
-    hour(from_utc_timestamp(r.end_time, '${dbmon.timezone}')) * 3600
-      + minute(from_utc_timestamp(r.end_time, '${dbmon.timezone}')) * 60
-      + second(from_utc_timestamp(r.end_time, '${dbmon.timezone}')) AS end_second
+    (unix_seconds(from_utc_timestamp(r.end_time, '${dbmon.timezone}')) % 86400) AS end_second
   FROM job_runs_enriched r
   LEFT JOIN first_terminal t ON t.workspace_id = r.workspace_id AND t.job_id = r.job_id AND t.run_id = r.run_id
 ),
 -- The newest job data: a deadline is not declared missed before rows from
--- after it have arrived (a late timeline row is not a missed run).
+-- after it have arrived (a late timeline row is not a missed run). Local
+-- wall-clock seconds, as every deadline here.
 freshness AS (
-  SELECT unix_timestamp(max(end_time)) AS newest_epoch FROM job_runs_enriched
+  SELECT max(unix_seconds(from_utc_timestamp(end_time, '${dbmon.timezone}'))) AS newest_local FROM job_runs_enriched
 ),
 -- A job is checked from its first run in the window on: days before it
 -- existed (or before the monitor's history begins) are not breaches. A job
@@ -80,7 +80,7 @@ daily AS (
     count_if(is_success) AS succeeded,
     count(*) AS started
   FROM runs
-  WHERE run_date >= date_sub(CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE), ${dbmon.retention.detail_days} - 1)
+  WHERE run_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.detail_days} - 1)
   GROUP BY workspace_id, job_id, run_date
 ),
 first_success AS (
@@ -146,7 +146,7 @@ sla_days AS (
   CROSS JOIN days d
   LEFT JOIN first_runs f
     ON f.workspace_id = j.workspace_id AND f.job_id = j.job_id
-  WHERE d.period_date >= coalesce(f.first_date, CAST(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}') AS DATE))
+  WHERE d.period_date >= coalesce(f.first_date, date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)))
 ),
 -- Finished and successful runs over the window_days days ending on the
 -- checked day (days of the window before the detail window count nothing).
@@ -183,7 +183,7 @@ checks AS (
     x.team,
     x.period_date,
     -- the deadline as unix seconds: local midnight of the day plus deadline_minutes
-    unix_timestamp(to_utc_timestamp(CAST(x.period_date AS TIMESTAMP), '${dbmon.timezone}')) + x.deadline_minutes * 60 AS deadline_epoch,
+    CAST(unix_date(x.period_date) AS BIGINT) * 86400 + x.deadline_minutes * 60 AS deadline_epoch,
     x.grace_seconds,
     od.over_epoch,
     -- deadline: minutes after local midnight, on the days of config_sla_days;
@@ -192,8 +192,8 @@ checks AS (
     CASE
       WHEN x.deadline_minutes IS NULL OR sd.day_of_week IS NULL THEN CAST(NULL AS BOOLEAN)
       WHEN fs.first_success_second <= x.deadline_minutes * 60 THEN TRUE
-      WHEN unix_timestamp(current_timestamp()) >= unix_timestamp(to_utc_timestamp(CAST(x.period_date AS TIMESTAMP), '${dbmon.timezone}')) + x.deadline_minutes * 60 + x.grace_seconds
-        AND fr.newest_epoch >= unix_timestamp(to_utc_timestamp(CAST(x.period_date AS TIMESTAMP), '${dbmon.timezone}')) + x.deadline_minutes * 60 THEN FALSE
+      WHEN unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) >= CAST(unix_date(x.period_date) AS BIGINT) * 86400 + x.deadline_minutes * 60 + x.grace_seconds
+        AND fr.newest_local >= CAST(unix_date(x.period_date) AS BIGINT) * 86400 + x.deadline_minutes * 60 THEN FALSE
       ELSE CAST(NULL AS BOOLEAN)
     END AS deadline_met,
     CASE
@@ -241,7 +241,7 @@ SELECT
   CAST(least(
     CASE WHEN NOT deadline_met THEN deadline_epoch + grace_seconds END,
     CASE WHEN NOT duration_met THEN over_epoch END,
-    CASE WHEN NOT success_rate_met THEN unix_timestamp(to_utc_timestamp(CAST(date_add(period_date, 1) AS TIMESTAMP), '${dbmon.timezone}')) END) AS BIGINT) AS breach_epoch,
+    CASE WHEN NOT success_rate_met THEN (CAST(unix_date(period_date) AS BIGINT) + 1) * 86400 END) AS BIGINT) AS breach_epoch,
   nullif(concat_ws(',',
     CASE WHEN NOT deadline_met THEN 'deadline' END,
     CASE WHEN NOT duration_met THEN 'max_duration' END,
