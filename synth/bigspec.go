@@ -131,7 +131,7 @@ func BigSpec(z SpecSize) []byte {
 			w("    target: {max: %d}\n    notify: [platform-slack]\n", 10+r.IntN(1000))
 		}
 	}
-	w("alerts:\n  job_failure: {schedule: 15m, notify: [team, pager]}\n  cost_anomaly: {schedule: 24h, notify: [platform-slack]}\n")
+	w("alerts:\n  job_failure: {schedule: after_refresh, notify: [team, pager]}\n  cost_anomaly: {schedule: 24h, notify: [platform-slack]}\n")
 	w("failure_classes:\n  - {name: oom, error_regex: \"(?i)OutOfMemory|exit code 137\"}\n")
 	w("  - {name: capacity, termination_codes: [CLOUD_FAILURE, CLUSTER_ERROR]}\n")
 	return []byte(b.String())

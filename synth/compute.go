@@ -161,7 +161,7 @@ func (g *gen) usage(ws, sku any, h time.Time, dbu float64, tags map[string]strin
 			tags, "DBU", qty, meta, idMeta, enum(kind), minTime(ingested, asOfDay), enum(origin), features, "COMPUTE_TIME"})
 	}
 	row(dbu, "ORIGINAL", day.AddDate(0, 0, 1))
-	if u := g.noise.Float64(); u < 0.005 && h.Before(g.asOf.Add(-quietAge-24*time.Hour)) {
+	if u := g.noise.Float64(); u < 0.005 && h.Before(g.asOf.Add(-g.quiet()-24*time.Hour)) {
 		later := day.AddDate(0, 0, 2+g.noise.IntN(3))
 		row(-dbu, "RETRACTION", later)
 		row(dbu*(0.97+0.06*g.noise.Float64()), "RESTATEMENT", later)

@@ -195,7 +195,7 @@ func (g *gen) planRuns(j *job) ([]run, *Incident) {
 			k := min(int(uTask*float64(len(j.tasks))), len(j.tasks)-1)
 			tk := normal.tasks[k]
 			failAt := tk.start.Add(time.Duration((0.1 + 0.9*uAt) * float64(tk.end.Sub(tk.start)))).Round(time.Second)
-			quiet := j.noisy() && s.Add(2*dur+2*time.Hour).Before(g.asOf.Add(-quietAge))
+			quiet := j.noisy() && s.Add(2*dur+2*time.Hour).Before(g.asOf.Add(-g.quiet()))
 			switch {
 			case quiet && uFail < 0.01:
 				f := pickFailure(uKind)

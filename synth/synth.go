@@ -35,6 +35,10 @@ type Config struct {
 	AsOf             time.Time // "now" (UTC); nothing is generated after it
 	NodeGrainMinutes int       // node_timeline row length in minutes: 1 (default, the real grain) or coarser (e.g. 60) for big runs
 	Incidents        bool      // inject the incidents below; false = a clean dataset
+	// QuietDays is how many days before AsOf carry no noise (random
+	// failures, repairs, billing corrections); 0 means 3, the detectors'
+	// lookback. A replay over N days needs N plus the detectors' lookback.
+	QuietDays int
 }
 
 // Incident is one injected anomaly and the alert family meant to detect it.
@@ -84,6 +88,11 @@ var newColumnsFrom = time.Date(2025, 11, 25, 0, 0, 0, 0, time.UTC)
 // last 24 hours (failures, durations), yesterday (cost) and the last 7 days
 // (SLAs), and noise must trip none of them.
 const quietAge = 72 * time.Hour
+
+// quiet is how old noise must be: Config.QuietDays, at least quietAge.
+func (g *gen) quiet() time.Duration {
+	return max(quietAge, time.Duration(g.cfg.QuietDays)*24*time.Hour)
+}
 
 type gen struct {
 	s    *spec.Spec

@@ -29,7 +29,12 @@ func replayScenario(t *testing.T, path string, jobs, days int, replay, past time
 	if err != nil {
 		t.Fatal(err)
 	}
-	injected, err := synth.Generate(res.Spec, synth.Config{Seed: 7, Jobs: jobs, Days: days, AsOf: asOf, NodeGrainMinutes: 60, Incidents: incidents}, loader)
+	cfg := synth.Config{Seed: 7, Jobs: jobs, Days: days, AsOf: asOf, NodeGrainMinutes: 60, Incidents: incidents}
+	if !incidents {
+		// no noise in the replayed days nor in the detectors' lookback before them
+		cfg.QuietDays = int(replay/(24*time.Hour)) + 4
+	}
+	injected, err := synth.Generate(res.Spec, cfg, loader)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,8 +139,42 @@ func TestReplayExample(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%s (%s, team %s): notified %v, the spec routes it to %v", in.Kind, in.Family, in.Team, got, want)
 		}
+		// One notification per problem: each failure of the streak is a new
+		// finding (3 failed runs, 3 notifications); every other incident is
+		// one finding, notified once.
+		wantCount := 1
+		if in.Kind == "failure_streak" {
+			wantCount = 3
+		}
+		if count != wantCount {
+			t.Errorf("%s (%s, team %s): %d TRIGGERED notifications, want %d", in.Kind, in.Family, in.Team, count, wantCount)
+		}
 		t.Logf("%-18s %-16s team %-13s incident day %s: first TRIGGERED %s, %d TRIGGERED notifications, to %v",
 			in.Kind, in.Family, in.Team, in.Date.Format(time.DateOnly), first.Format(time.RFC3339), count, got)
+	}
+	// A finding notifies once: no subject of an event family (job_failure,
+	// duration_anomaly, sla_breach, whose findings are reported by one
+	// evaluation each) is in two TRIGGERED notifications of one alert, and
+	// those alerts never notify the move back to OK.
+	seen := map[string]time.Time{}
+	for _, n := range tl.Notifications {
+		a := res.Bundle.Alerts[byKey[n.Alert]]
+		if !a.Events {
+			continue
+		}
+		if n.State != twin.StateTriggered {
+			t.Errorf("%s %s: an event alert notified %s", n.Time.Format(time.RFC3339), n.Alert, n.State)
+			continue
+		}
+		for _, s := range n.Subjects {
+			// an SLA's subject is its name: a second breach of it on another
+			// day is a new finding, so SLA subjects may repeat a day apart
+			k := n.Alert + "|" + s
+			if prev, ok := seen[k]; ok && (a.Family != "sla_breach" || n.Time.Sub(prev) < 12*time.Hour) {
+				t.Errorf("%s %s: subject %s notified again (first %s)", n.Time.Format(time.RFC3339), n.Alert, s, prev.Format(time.RFC3339))
+			}
+			seen[k] = n.Time
+		}
 	}
 	// Every evaluation is a warehouse query: the count is the alerts'
 	// schedules, whatever the data.
@@ -159,6 +198,24 @@ func TestReplayExample(t *testing.T) {
 		}
 	}
 	t.Logf("warehouse queries: %.0f a day", tl.QueriesPerDay())
+}
+
+// TestReplayClean replays 14 days of specs/example.yaml on clean synthetic
+// data (no incidents, no noise in the replayed days): a monitor that pages
+// only for real problems sends no notification at all.
+func TestReplayClean(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replays 14 days")
+	}
+	_, _, tl := replayScenario(t, "../specs/example.yaml", 8, 21, 14*24*time.Hour, 0, false)
+	for _, n := range tl.Notifications {
+		t.Errorf("clean data: %s %s %s to %v, subjects %v", n.Time.Format(time.RFC3339), n.Alert, n.State, n.Destinations, n.Subjects)
+	}
+	for _, a := range tl.Alerts {
+		if a.Errors > 0 {
+			t.Errorf("alert %s: %d evaluations in ERROR", a.Alert, a.Errors)
+		}
+	}
 }
 
 // firesIn counts a schedule's fire times in (from, to].
@@ -197,10 +254,19 @@ func TestReplayQueriesPerDay(t *testing.T) {
 		if perAlert[a.Key] != want {
 			t.Errorf("alert %s: %d queries in a day, its schedule %q fires %d times", a.Key, perAlert[a.Key], a.Cron, want)
 		}
+		// after_refresh and validate: never more often than the pipeline refreshes
+		if refreshes := firesIn(t, res.Bundle.RefreshJob.Cron, res.Bundle.RefreshJob.Timezone, tl.From, tl.To); want > refreshes {
+			t.Errorf("alert %s runs %d times a day, the pipeline refreshes %d times", a.Key, want, refreshes)
+		}
 		total += want
 	}
 	if got := tl.QueriesPerDay(); int(got+0.5) != total {
 		t.Errorf("QueriesPerDay() = %.1f, want %d", got, total)
 	}
 	t.Logf("specs/multi_workspace.yaml: %d alerts, %d warehouse queries a day", len(res.Bundle.Alerts), total)
+	// 5,914 a day (59 alerts, job failures every 5 minutes) before alert
+	// schedules followed the refresh and SLAs shared their family's alerts.
+	if total > 24*len(res.Bundle.Alerts) {
+		t.Errorf("%d queries a day for %d alerts: more than one per hourly refresh each", total, len(res.Bundle.Alerts))
+	}
 }

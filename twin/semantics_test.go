@@ -969,6 +969,7 @@ func TestSemantics_Budget(t *testing.T) {
 			usage("100", "u1", sku, "2026-11-02T10:00", 100, R{"job_id": "1"}, nil),
 			usage("100", "u2", sku, "2026-11-15T10:00", 100, R{"job_id": "1"}, nil),
 			usage("100", "u3", sku, "2026-11-26T10:00", 70, R{"job_id": "1"}, nil),
+			usage("100", "u4", sku, "2026-11-27T01:00", 500, R{"job_id": "1"}, nil), // today: incomplete
 		)
 	e := runSpec(t, budgetSpec, f)
 	cols := []string{"month", "team", "budget", "cost_net_to_date", "forecast_month_end", "pct_of_budget"}
@@ -976,8 +977,10 @@ func TestSemantics_Budget(t *testing.T) {
 		// A past month reports its actual cost.
 		{"month": day("2026-10-01"), "team": "ta", "budget": 1000.0, "cost_net_to_date": 50.0,
 			"forecast_month_end": 50.0, "pct_of_budget": 5.0},
-		// 270 over 27 elapsed days of a 30-day month -> 300.
+		// Only complete days count: at 12:00 on the 27th, with billing up to
+		// 12 h late, the 26th is the latest complete day (today's 500 waits):
+		// 270 over 26 days of a 30-day month.
 		{"month": day("2026-11-01"), "team": "ta", "budget": 1000.0, "cost_net_to_date": 270.0,
-			"forecast_month_end": 300.0, "pct_of_budget": 30.0},
+			"forecast_month_end": 270.0 / 26 * 30, "pct_of_budget": 100 * (270.0 / 26 * 30) / 1000},
 	})
 }

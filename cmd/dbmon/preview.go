@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +14,7 @@ import (
 	"github.com/dbmon/dbmon/preview"
 	"github.com/dbmon/dbmon/preview/htmlreport"
 	"github.com/dbmon/dbmon/synth"
+	"github.com/dbmon/dbmon/twin"
 )
 
 type previewOptions struct {
@@ -26,6 +28,7 @@ type previewOptions struct {
 	nodeGrain int
 	clean     bool
 	html      string
+	replay    int
 }
 
 func newPreviewCmd() *cobra.Command {
@@ -48,10 +51,19 @@ kpis.json, findings.json, alerts.json (each alert of the bundle: whether it
 would fire, its value and threshold, the offending rows) and, for synthetic
 data, incidents.json. --html FILE writes one self-contained HTML file: every
 page and widget of the dashboards computed on the twin, the alerts that would
-fire, SLA compliance and the KPIs against their targets.`,
+fire, SLA compliance and the KPIs against their targets (and, with --replay,
+the notification timeline).
+
+--replay DAYS runs the deployed system over the DAYS days ending at --as-of:
+source rows become visible as late as Databricks delivers them (billing up to
+12 hours, job timeline rows minutes after a run), the pipeline refreshes on
+refresh and every alert runs on its own schedule through the SQL alert state
+machine. It prints the timeline of notifications and the warehouse queries a
+day the alerts cost; with --export it also writes notifications.json.`,
 		Example: `  dbmon preview specs/example.yaml --synthetic --as-of 2026-11-27T12:00:00Z
   dbmon preview --data ./export --export ./preview-out
-  dbmon preview specs/example.yaml --synthetic --html preview.html`,
+  dbmon preview specs/example.yaml --synthetic --html preview.html
+  dbmon preview specs/example.yaml --synthetic --replay 14 --export ./replay-out`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPreview(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), specArg(args), o)
@@ -68,6 +80,7 @@ fire, SLA compliance and the KPIs against their targets.`,
 	f.IntVar(&o.nodeGrain, "node-grain", 1, "synthetic: node_timeline row length in minutes (60 for big runs)")
 	f.BoolVar(&o.clean, "clean", false, "synthetic: inject no incidents")
 	f.StringVar(&o.html, "html", "", "write the dashboards and results as one self-contained HTML file")
+	f.IntVar(&o.replay, "replay", 0, "replay the alerts over this many days ending at --as-of")
 	return cmd
 }
 
@@ -86,6 +99,9 @@ func parseAsOf(s string, now time.Time) (time.Time, error) {
 func runPreview(ctx context.Context, stdout, stderr io.Writer, path string, o previewOptions) error {
 	if o.synthetic == (o.data != "") {
 		return usageError{errors.New("give exactly one of --synthetic and --data DIR")}
+	}
+	if o.replay < 0 {
+		return usageError{fmt.Errorf("--replay %d: want a number of days", o.replay)}
 	}
 	asOf, err := parseAsOf(o.asOf, time.Now())
 	if err != nil {
@@ -115,20 +131,49 @@ func runPreview(ctx context.Context, stdout, stderr io.Writer, path string, o pr
 	for _, n := range r.Notes {
 		fmt.Fprintln(stderr, "load: "+n)
 	}
-	r.Print(stdout)
-	if o.export != "" {
-		if err := r.Export(o.export); err != nil {
+	in := htmlreport.Input{Report: r, Dashboards: htmlreport.DashboardFiles(res),
+		Progress: htmlreport.TerminalProgress(stderr, "html")}
+	if o.replay > 0 {
+		tl, err := replay(stdout, res, r, asOf, o)
+		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "\nExported %d tables to %s\n", r.ExportedTables(), o.export)
+		in.Replay = htmlreport.ReplayOf(tl)
+	} else {
+		r.Print(stdout)
+		if o.export != "" {
+			if err := r.Export(o.export); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "\nExported %d tables to %s\n", r.ExportedTables(), o.export)
+		}
 	}
 	if o.html != "" {
-		in := htmlreport.Input{Report: r, Dashboards: htmlreport.DashboardFiles(res),
-			Progress: htmlreport.TerminalProgress(stderr, "html")}
 		if err := htmlreport.WriteFile(o.html, in); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "\nWrote %s\n", o.html)
 	}
 	return nil
+}
+
+// replay runs the alerts over the o.replay days ending at asOf on the
+// preview's engine and prints the timeline (which ends with the warehouse
+// queries a day the alerts cost) and returns it for the HTML report.
+func replay(stdout io.Writer, res *generator.Result, r *preview.Report, asOf time.Time, o previewOptions) (*twin.Timeline, error) {
+	from := asOf.Add(-time.Duration(o.replay) * 24 * time.Hour)
+	tl, err := r.Engine.Replay(res.Bundle, res.Files, from, asOf, twin.DefaultLateness, res.Spec.Destinations)
+	if err != nil {
+		return nil, err
+	}
+	if err := tl.Print(stdout); err != nil {
+		return nil, err
+	}
+	if o.export != "" {
+		if err := tl.WriteNotifications(o.export); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(stdout, "Wrote %d notifications to %s\n", len(tl.Notifications), filepath.Join(o.export, "notifications.json"))
+	}
+	return tl, nil
 }

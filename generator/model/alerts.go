@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/dbmon/dbmon/generator/spec"
 )
@@ -21,10 +22,18 @@ type Alert struct {
 	Teams, ExcludeTeams []string
 	SLA, KPI            string // limits the query to one SLA or KPI
 	Severity            string // SLA alerts: the SLA's severity
-	Cron, Timezone      string
-	Subscriptions       []Subscription
-	Summary             string
-	Description         string
+	// SharedSLAs limits an sla_breach alert to the SLAs without a notify of
+	// their own (config_slas.own_notify is false): the family's alerts
+	// route those; an SLA with its own notify has its own alert.
+	SharedSLAs bool
+	// Events: the family's query reports each finding in one evaluation
+	// only (a Window), so every TRIGGERED evaluation is news: it notifies
+	// each time and not on the move back to OK.
+	Events         bool
+	Cron, Timezone string
+	Subscriptions  []Subscription
+	Summary        string
+	Description    string
 }
 
 // Subscription is one alert subscriber: a notification destination or an
@@ -149,6 +158,7 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 	// reach someone: monitor_notify, else the first destination key.
 	fallback := monitorKeys(s)
 	settings := s.Alerts.Families()
+	refresh := or(s.Refresh, defaultRefresh)
 	add := func(base Alert, r routing) error {
 		if r.byTeam {
 			for _, t := range b.Teams {
@@ -178,21 +188,32 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 		}
 		return nil
 	}
+	b.Monitor.Alerts.Windows = map[string]Window{}
 	for _, f := range Families {
 		def := familyDefault(f.Name)
 		set := settings[f.Name]
 		if set == nil {
 			set = &spec.RoutedAlert{}
 		}
-		if !orBool(set.Enabled, def.Enabled) {
-			continue
-		}
 		schedule, notify := or(set.Schedule, def.Schedule), set.Notify
-		cron, err := spec.ScheduleCron(schedule)
+		var after time.Duration
+		if f.Name == "cost_anomaly" || f.Name == "budget" { // they judge complete billing days
+			after = time.Duration(b.Monitor.Alerts.BillingLatenessSecs) * time.Second
+		}
+		cron, err := spec.AlertCronAfter(schedule, refresh, after)
 		if err != nil {
 			return fmt.Errorf("internal error: alerts.%s.schedule passed validation but %v", f.Name, err)
 		}
-		base := Alert{Key: b.Key + "_" + f.Name, Family: f.Name, Cron: cron, Timezone: b.Timezone,
+		if eventFamilies[f.Name] {
+			if err := b.setWindow(f.Name, cron, refresh); err != nil {
+				return err
+			}
+		}
+		if !orBool(set.Enabled, def.Enabled) {
+			continue
+		}
+		_, events := b.Monitor.Alerts.Windows[f.Name]
+		base := Alert{Key: b.Key + "_" + f.Name, Family: f.Name, Cron: cron, Timezone: b.Timezone, Events: events,
 			DisplayName: b.Name + ": " + strings.ToLower(f.Doc.Title)}
 		if f.Name != "sla_breach" {
 			if err := add(base, route(notify, def.Notify)); err != nil {
@@ -200,30 +221,42 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 			}
 			continue
 		}
+		// One alert per SLA with its own notify; the family's routing (per
+		// team, catch-all, fixed keys) covers every other SLA with one alert
+		// per target, so the count grows with the teams, not teams x SLAs.
+		shared := false
 		for _, sla := range b.Monitor.SLAs {
+			if len(sla.Notify) == 0 {
+				shared = true
+				continue
+			}
 			a := base
 			a.SLA, a.Severity = sla.Name, sla.Severity
 			a.Key = b.Key + "_sla_" + ResourceKey(sla.Name)
 			a.DisplayName = fmt.Sprintf("%s: [%s] SLA %s breached", b.Name, strings.ToUpper(sla.Severity), sla.Name)
-			r := route(notify, def.Notify)
-			if len(sla.Notify) > 0 {
-				r = routing{fixed: sla.Notify}
-			}
-			before := len(b.Alerts)
-			if err := add(a, r); err != nil {
+			if err := add(a, routing{fixed: sla.Notify}); err != nil {
 				return err
 			}
-			if t := sla.JobSelectorSpec.Team; t != "" {
-				b.Alerts = append(b.Alerts[:before], onlyTeam(b.Alerts[before:], t)...)
+		}
+		if shared {
+			a := base
+			a.SharedSLAs = true
+			if err := add(a, route(notify, def.Notify)); err != nil {
+				return err
 			}
 		}
+	}
+	// A KPI changes only when the pipeline refreshes: its alert runs after each.
+	kpiCron, err := spec.AlertCron(spec.AfterRefresh, refresh)
+	if err != nil {
+		return fmt.Errorf("internal error: refresh passed validation but %v", err)
 	}
 	for _, k := range b.Monitor.KPIs {
 		if len(k.Notify) == 0 || (k.Min == nil && k.Max == nil) {
 			continue
 		}
 		b.Alerts = append(b.Alerts, Alert{Key: b.Key + "_kpi_" + ResourceKey(k.Name), Family: "kpi", KPI: k.Name,
-			DisplayName: b.Name + ": KPI " + k.Title + " off target", Cron: b.RefreshJob.Cron, Timezone: b.Timezone,
+			DisplayName: b.Name + ": KPI " + k.Title + " off target", Cron: kpiCron, Timezone: b.Timezone,
 			Subscriptions: subs(k.Notify)})
 	}
 	for i := range b.Alerts {
@@ -233,16 +266,28 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 	return nil
 }
 
-// onlyTeam keeps the alerts that can see findings of team: an SLA that
-// selects a team's jobs has findings of that team only.
-func onlyTeam(alerts []Alert, team string) []Alert {
-	var out []Alert
-	for _, a := range alerts {
-		if a.Covers(team) {
-			out = append(out, a)
-		}
+// eventFamilies report each finding once (see Window); the others report
+// a state (a cost, a budget, an idle cluster, a KPI) while it lasts.
+var eventFamilies = map[string]bool{"job_failure": true, "duration_anomaly": true, "sla_breach": true}
+
+// setWindow sets the finding window of an event family evaluated on cron:
+// its longest gap between evaluations, and a lag of alerts.lateness.jobs
+// plus the age of the tables an evaluation reads.
+func (b *Bundle) setWindow(family, cron, refresh string) error {
+	refreshCron, err := spec.ScheduleCron(refresh)
+	if err != nil {
+		return fmt.Errorf("internal error: refresh passed validation but %v", err)
 	}
-	return out
+	period, err := spec.ScheduleMaxInterval(cron)
+	if err != nil {
+		return fmt.Errorf("internal error: alerts.%s: %v", family, err)
+	}
+	lag, err := spec.RefreshLag(cron, refreshCron)
+	if err != nil {
+		return fmt.Errorf("internal error: alerts.%s: %v", family, err)
+	}
+	b.Monitor.Alerts.Windows[family] = Window{LagSecs: b.Monitor.Alerts.JobsLatenessSecs + int(lag.Seconds()), PeriodSecs: int(period.Seconds())}
+	return nil
 }
 
 // alertText is the alert's custom_summary and custom_description: what
@@ -262,13 +307,17 @@ func alertText(a Alert) (string, string) {
 	case len(a.ExcludeTeams) > 0:
 		scope += " for teams without their own destinations"
 	}
-	summary := "dbmon {{ALERT_STATUS}}: " + doc.Title + scope
+	// No template variables ({{ALERT_STATUS}}, {{QUERY_RESULT_TABLE}}): the
+	// v2 documentation does not list them and some destinations receive them
+	// literally, so the text stands alone and each finding's detail column
+	// says subject, team, what happened, when and where to look.
+	summary := "dbmon: " + doc.Title + scope
 	var d strings.Builder
 	d.WriteString(doc.Meaning + "\n\nFirst:\n")
 	for i, c := range doc.Checks {
 		fmt.Fprintf(&d, "%d. %s\n", i+1, c)
 	}
-	d.WriteString("\nFindings (one row each):\n{{QUERY_RESULT_TABLE}}\n\nRunbook: docs/runbook.md#" + anchor(doc.Title) + " in the monitoring bundle.")
+	d.WriteString("\nFindings: the alert's query result, one row each; its detail column names the subject, the team, what happened, when, and the run or job (/jobs/<job_id>/runs/<run_id>).\n\nRunbook: docs/runbook.md#" + anchor(doc.Title) + " in the monitoring bundle.")
 	return summary, d.String()
 }
 

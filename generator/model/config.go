@@ -57,6 +57,8 @@ type SLARow struct {
 	MaxDurationSecs          *int
 	MinSuccessRate           *float64
 	WindowDays               int
+	OwnNotify                bool // the SLA has its own notify (and its own alert)
+	GraceSecs                int
 }
 
 // SLADayRow is one row of config_sla_days.
@@ -138,7 +140,8 @@ func buildConfig(m *Monitor, budgets map[string]*float64) Config {
 	}
 
 	for _, s := range m.SLAs {
-		row := SLARow{Name: s.Name, Severity: s.Severity, WindowDays: s.WindowDays, MinSuccessRate: s.MinSuccessRate, Conditions: 1}
+		row := SLARow{Name: s.Name, Severity: s.Severity, WindowDays: s.WindowDays, MinSuccessRate: s.MinSuccessRate, Conditions: 1,
+			OwnNotify: len(s.Notify) > 0, GraceSecs: s.GraceSecs}
 		sel := s.JobSelectorSpec
 		values := func(attr string, vs []string) {
 			for _, v := range uniqueSorted(vs) {

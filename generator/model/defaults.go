@@ -3,6 +3,8 @@ package model
 import (
 	"fmt"
 	"slices"
+
+	"github.com/dbmon/dbmon/generator/spec"
 )
 
 // specDefaults is every default of spec v1, by the field's path in the spec:
@@ -14,7 +16,7 @@ import (
 var specDefaults = map[string]any{
 	"bundle.timezone":          "UTC",
 	"unassigned_team":          "unassigned",
-	"refresh":                  "1h",
+	"refresh":                  spec.DefaultRefresh,
 	"dashboards":               []string{"executive_overview", "job_operations", "cost_analysis", "failure_analysis"},
 	"pricing.currency":         "USD",
 	"pricing.discount_percent": 0.0,
@@ -22,17 +24,18 @@ var specDefaults = map[string]any{
 	"slas[].days":        []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"},
 	"slas[].window_days": 30,
 	"slas[].severity":    "warning",
+	"slas[].grace":       "15m",
 
 	"kpis[].format":      "number",
 	"kpis[].window_days": 30,
 	"kpis[].dashboard":   "executive_overview",
 
 	"alerts.job_failure.enabled":  true,
-	"alerts.job_failure.schedule": "15m",
+	"alerts.job_failure.schedule": spec.AfterRefresh,
 	"alerts.job_failure.notify":   "team",
 
 	"alerts.sla_breach.enabled":  true,
-	"alerts.sla_breach.schedule": "15m",
+	"alerts.sla_breach.schedule": spec.AfterRefresh,
 	"alerts.sla_breach.notify":   "team",
 
 	"alerts.cost_anomaly.enabled":         true,
@@ -43,13 +46,13 @@ var specDefaults = map[string]any{
 	"alerts.cost_anomaly.min_daily_cost":  50.0,
 
 	"alerts.duration_anomaly.enabled":         true,
-	"alerts.duration_anomaly.schedule":        "1h",
+	"alerts.duration_anomaly.schedule":        spec.AfterRefresh,
 	"alerts.duration_anomaly.notify":          "team",
 	"alerts.duration_anomaly.threshold_sigma": 3.0,
 	"alerts.duration_anomaly.baseline_runs":   20,
 
 	"alerts.cluster_idle.enabled":          true,
-	"alerts.cluster_idle.schedule":         "1h",
+	"alerts.cluster_idle.schedule":         spec.AfterRefresh,
 	"alerts.cluster_idle.notify":           "team",
 	"alerts.cluster_idle.max_cpu_percent":  10.0,
 	"alerts.cluster_idle.min_idle_minutes": 60,
@@ -58,6 +61,9 @@ var specDefaults = map[string]any{
 	"alerts.budget.schedule":        "24h",
 	"alerts.budget.notify":          "team",
 	"alerts.budget.warn_at_percent": 80.0,
+
+	"alerts.lateness.jobs":    "30m",
+	"alerts.lateness.billing": "12h",
 
 	"collector.enabled":       true,
 	"collector.schedule":      "15m",
@@ -100,6 +106,9 @@ var (
 	defaultSLADays       = defaultOf[[]string]("slas[].days")
 	defaultSLAWindowDays = defaultOf[int]("slas[].window_days")
 	defaultSeverity      = defaultOf[string]("slas[].severity")
+	defaultSLAGrace      = defaultOf[string]("slas[].grace")
+	defaultJobsLateness  = defaultOf[string]("alerts.lateness.jobs")
+	defaultBillLateness  = defaultOf[string]("alerts.lateness.billing")
 	defaultKPIFormat     = defaultOf[string]("kpis[].format")
 	defaultKPIWindowDays = defaultOf[int]("kpis[].window_days")
 	defaultKPIDashboard  = defaultOf[string]("kpis[].dashboard")

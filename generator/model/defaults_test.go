@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dbmon/dbmon/generator/spec"
 )
@@ -207,12 +208,24 @@ kpis: [{name: k, source: job_summary_daily, value: "sum(total_runs)", target: {m
 			t.Errorf("%s: Build gives %v, the default is %v", path, v, d[path])
 		}
 	}
+	for path, secs := range map[string]int{"slas[].grace": b.Monitor.SLAs[0].GraceSecs,
+		"alerts.lateness.jobs": b.Monitor.Alerts.JobsLatenessSecs, "alerts.lateness.billing": b.Monitor.Alerts.BillingLatenessSecs} {
+		want, err := time.ParseDuration(d[path].(string))
+		if err != nil || secs != int(want.Seconds()) {
+			t.Errorf("%s: Build gives %d s, the default is %v", path, secs, d[path])
+		}
+	}
 	if len(b.Monitor.SLAs[0].Days) != 7 {
 		t.Errorf("slas[].days: Build gives %v, want every day", b.Monitor.SLAs[0].Days)
 	}
 	crons := map[string]string{}
 	for _, f := range Families {
-		c, err := spec.ScheduleCron(d["alerts."+f.Name+".schedule"].(string))
+		var after time.Duration
+		if f.Name == "cost_anomaly" || f.Name == "budget" { // they wait for complete billing
+			late, _ := time.ParseDuration(d["alerts.lateness.billing"].(string))
+			after = late
+		}
+		c, err := spec.AlertCronAfter(d["alerts."+f.Name+".schedule"].(string), d["refresh"].(string), after)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -52,6 +52,7 @@ type SLA struct {
 	DeadlineMinutes int   // minutes after local midnight; -1 without a deadline
 	Days            []int // dayofweek numbers (1 = Sunday ... 7 = Saturday) the deadline applies to
 	MaxDurationSecs int   // 0 without max_duration
+	GraceSecs       int   // slas[].grace: how long after the deadline a miss is declared
 	MinSuccessRate  *float64
 	WindowDays      int
 	Severity        string
@@ -91,7 +92,23 @@ type AlertSettings struct {
 	IdleMaxCPU       float64
 	IdleMinMinutes   int
 	BudgetWarnPct    float64
+	// JobsLatenessSecs and BillingLatenessSecs are alerts.lateness: data
+	// younger than this may still be incomplete.
+	JobsLatenessSecs, BillingLatenessSecs int
+	// Windows are the event families' finding windows (job_failure,
+	// duration_anomaly, sla_breach), set with the alerts' schedules.
+	Windows map[string]Window
 }
+
+// Window is the finding window of an event family: an evaluation at now
+// reports the events that happened in (now - Lag - Period, now - Lag], so
+// with evaluations Period apart every event is reported by exactly one,
+// once its rows have arrived (Lag covers the lateness and the time since
+// the refresh the alert reads).
+type Window struct{ LagSecs, PeriodSecs int }
+
+// Window returns the named family's window.
+func (a AlertSettings) Window(family string) Window { return a.Windows[family] }
 
 // BuiltinFailureClasses apply when the spec lists none. Error text rules come
 // first: an out-of-memory kill surfaces as a generic termination code.
@@ -157,6 +174,8 @@ func buildMonitor(s *spec.Spec) Monitor {
 			}
 			sort.Ints(r.Days)
 		}
+		grace, _ := time.ParseDuration(or(sl.Grace, defaultSLAGrace)) // validated
+		r.GraceSecs = int(grace.Seconds())
 		if sl.MaxDuration != "" {
 			d, _ := time.ParseDuration(sl.MaxDuration) // validated
 			r.MaxDurationSecs = int(d.Seconds())
@@ -209,6 +228,13 @@ func buildMonitor(s *spec.Spec) Monitor {
 	if b := a.Budget; b != nil {
 		m.Alerts.BudgetWarnPct = orFloat(b.WarnAtPercent, defaultBudgetWarnPct)
 	}
+	jobs, billing := defaultJobsLateness, defaultBillLateness
+	if l := a.Lateness; l != nil {
+		jobs, billing = or(l.Jobs, jobs), or(l.Billing, billing)
+	}
+	dj, _ := time.ParseDuration(jobs) // validated
+	db, _ := time.ParseDuration(billing)
+	m.Alerts.JobsLatenessSecs, m.Alerts.BillingLatenessSecs = int(dj.Seconds()), int(db.Seconds())
 	return m
 }
 

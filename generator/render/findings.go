@@ -32,10 +32,19 @@ type findingData struct {
 	// Prefix qualifies table names: empty inside the pipeline's schema (the
 	// twin), "${var.catalog}.${var.schema}." for a query run elsewhere.
 	Prefix string
+	// Windowed limits an event family to the findings new in one alert
+	// evaluation (model.Window); without it the query lists every recent
+	// finding (the last 24 hours, or 7 days for SLAs), as a preview shows.
+	Windowed bool
 }
 
-// Findings renders the finding query of every family.
+// Findings renders the finding query of every family, listing every recent
+// finding; an alert's query (AlertQueries) reports each finding once.
 func Findings(b *model.Bundle, prefix string) ([]Query, error) {
+	return findings(b, prefix, false)
+}
+
+func findings(b *model.Bundle, prefix string, windowed bool) ([]Query, error) {
 	var out []Query
 	for _, f := range findingFamilies() {
 		tmpl, err := parse(dbmon.Templates, "templates/findings/"+f+".sql.tmpl")
@@ -43,7 +52,7 @@ func Findings(b *model.Bundle, prefix string) ([]Query, error) {
 			return nil, err
 		}
 		var buf bytes.Buffer
-		if err := tmpl.Execute(&buf, findingData{Bundle: b, Prefix: prefix}); err != nil {
+		if err := tmpl.Execute(&buf, findingData{Bundle: b, Prefix: prefix, Windowed: windowed}); err != nil {
 			return nil, fmt.Errorf("execute finding %s: %w", f, err)
 		}
 		// A finding query runs outside the pipeline, where nothing substitutes
@@ -64,6 +73,7 @@ const alertQueryTemplate = "templates/alerts/query.sql.tmpl"
 type alertQueryData struct {
 	Alert   model.Alert
 	Finding string // the family's finding query, indented by two spaces
+	Prefix  string // qualifies table names, as in findingData
 }
 
 // AlertQueries are the query_text of every alert of the bundle, in the
@@ -71,7 +81,7 @@ type alertQueryData struct {
 // teams, SLA or KPI by alertQueryTemplate. prefix qualifies table names as
 // in Findings, which render once for all alerts.
 func AlertQueries(b *model.Bundle, prefix string) ([]string, error) {
-	queries, err := Findings(b, prefix)
+	queries, err := findings(b, prefix, true)
 	if err != nil {
 		return nil, err
 	}
@@ -93,7 +103,7 @@ func AlertQueries(b *model.Bundle, prefix string) ([]string, error) {
 			return nil, fmt.Errorf("alert %s: no finding query for family %s", a.Key, a.Family)
 		}
 		buf.Reset()
-		if err := tmpl.Execute(&buf, alertQueryData{Alert: a, Finding: finding}); err != nil {
+		if err := tmpl.Execute(&buf, alertQueryData{Alert: a, Finding: finding, Prefix: prefix}); err != nil {
 			return nil, fmt.Errorf("execute %s for alert %s: %w", alertQueryTemplate, a.Key, err)
 		}
 		out[i] = strings.TrimRight(buf.String(), "\n") + "\n"

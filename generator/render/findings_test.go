@@ -86,6 +86,7 @@ teams:
   - {name: other, match: {job_name: "^x"}}
 slas:
   - {name: nightly, jobs: {team: data-eng}, deadline: "06:00"}
+  - {name: own-route, jobs: {team: data-eng}, deadline: "07:00", notify: [ops]}
 kpis:
   - {name: spend, source: job_summary_daily, value: "sum(cost_net)", target: {max: 1}, notify: [ops]}
 `)
@@ -93,7 +94,7 @@ kpis:
 	if err != nil {
 		t.Fatal(err)
 	}
-	findings, err := Findings(b, "")
+	findings, err := findings(b, "", true) // an alert reports each finding once
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,8 +105,10 @@ kpis:
 	wantWhere := map[string]string{
 		"a_job_failure_data_eng":    "WHERE team IN ('data-eng')\n",
 		"a_job_failure_other_teams": "WHERE coalesce(team, '') NOT IN ('data-eng')\n",
-		"a_sla_nightly_data_eng":    "WHERE team IN ('data-eng')\n  AND subject = 'nightly'\n",
-		"a_kpi_spend":               "WHERE left(subject, 6) = 'spend:'\n",
+		// the family's alerts cover the SLAs without their own notify, by data
+		"a_sla_breach_data_eng": "WHERE team IN ('data-eng')\n  AND subject IN (SELECT sla_name FROM config_slas WHERE NOT own_notify)\n",
+		"a_sla_own_route":       "WHERE subject = 'own-route'\n",
+		"a_kpi_spend":           "WHERE left(subject, 6) = 'spend:'\n",
 	}
 	for i, a := range b.Alerts {
 		q := queries[i]

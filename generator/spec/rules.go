@@ -99,7 +99,7 @@ func (l *loader) checkRules(s *Spec) {
 		if fam == nil {
 			continue
 		}
-		l.checkSchedule(ptr("alerts", key, "schedule"), fam.Schedule)
+		l.checkAlertSchedule(ptr("alerts", key, "schedule"), fam.Schedule, s.Refresh)
 		l.checkNotify(ptr("alerts", key, "notify"), fam.Notify, known, true)
 	}
 
@@ -348,6 +348,43 @@ func (l *loader) checkRegex(at []string, re string) {
 	if strings.Contains(re, "(?P<") {
 		l.fail(at, "write a named group as (?<name>...): Databricks SQL (Java regex) does not accept (?P<name>...)")
 	}
+}
+
+// checkAlertSchedule checks an alert family's schedule: after_refresh, or
+// a valid schedule that runs no more often than the pipeline refreshes.
+func (l *loader) checkAlertSchedule(at []string, s, refresh string) {
+	if s == "" || s == AfterRefresh {
+		return
+	}
+	cron, err := ScheduleCron(s)
+	if err != nil {
+		l.fail(at, "invalid schedule: %v (or use %s)", err, AfterRefresh)
+		return
+	}
+	if refresh == "" {
+		refresh = DefaultRefresh
+	}
+	refreshCron, err := ScheduleCron(refresh)
+	if err != nil {
+		return // reported at refresh
+	}
+	every, err1 := ScheduleInterval(cron)
+	refreshEvery, err2 := ScheduleInterval(refreshCron)
+	if err1 == nil && err2 == nil && every < refreshEvery {
+		l.fail(at, "schedule `%s` runs every %s, more often than the pipeline refreshes (refresh `%s`, every %s): "+
+			"an alert reads the pipeline's tables, which change only at a refresh, so the extra evaluations find nothing new "+
+			"and cost warehouse queries (and keep the warehouse from stopping); use %s or a schedule of at least %s",
+			s, shortDuration(every), refresh, shortDuration(refreshEvery), AfterRefresh, shortDuration(refreshEvery))
+	}
+}
+
+// shortDuration prints 1h, 15m or 1h30m rather than 1h0m0s.
+func shortDuration(d time.Duration) string {
+	s := strings.TrimSuffix(d.String(), "0s")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func (l *loader) checkSchedule(at []string, s string) {

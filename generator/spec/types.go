@@ -105,6 +105,7 @@ type SLA struct {
 	Deadline       string      `yaml:"deadline"`
 	Days           []string    `yaml:"days"`
 	MaxDuration    string      `yaml:"max_duration"`
+	Grace          string      `yaml:"grace"`
 	MinSuccessRate *float64    `yaml:"min_success_rate"`
 	WindowDays     int         `yaml:"window_days"`
 	Severity       string      `yaml:"severity"`
@@ -148,6 +149,13 @@ type Alerts struct {
 	DurationAnomaly *DurationAnomalyAlert `yaml:"duration_anomaly"`
 	ClusterIdle     *ClusterIdleAlert     `yaml:"cluster_idle"`
 	Budget          *BudgetAlert          `yaml:"budget"`
+	Lateness        *Lateness             `yaml:"lateness"`
+}
+
+// Lateness is how late the system tables' rows may arrive: durations.
+type Lateness struct {
+	Jobs    string `yaml:"jobs"`
+	Billing string `yaml:"billing"`
 }
 
 // Families returns the common settings of each configured family by key;

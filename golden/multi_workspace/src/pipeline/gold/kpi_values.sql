@@ -62,6 +62,8 @@ FROM (
     CAST(NULL AS DOUBLE) AS target_max
   FROM sla_compliance
   WHERE period_date > date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), 30)
+    -- a day where no SLA check applied has met NULL: not a met day
+    AND met IS NOT NULL
   UNION ALL
   -- Typed empty row set: keeps the table's schema when the spec has no KPIs.
   SELECT
