@@ -9,11 +9,12 @@
 // only reports at deploy time, or not at all (an unknown fieldName renders an
 // empty widget).
 //
-// Datasets read the pipeline's gold tables by bare name (the bundle's
-// dataset_catalog / dataset_schema qualify them); silver tables appear only
-// where gold has no table at their grain (SilverReads), and
-// bronze_workspaces only for workspace names and URLs. Every dataset runs on the twin (package twin), so it may only call
-// the Databricks functions the twin knows.
+// Datasets read the pipeline's gold tables only, by bare name (the bundle's
+// dataset_catalog / dataset_schema qualify them): workspace names and URLs
+// come from the gold workspaces table and the failure drill-down from
+// recent_failures, so a viewer needs SELECT on gold alone and a change to
+// bronze or silver cannot break a dashboard. Every dataset runs on the twin
+// (package twin), so it may only call the Databricks functions the twin knows.
 //
 // The dataset queries are templates (templates/dashboards/*.sql.tmpl, one
 // named block per dataset) that package render executes for this package:
@@ -264,14 +265,6 @@ func Marshal(d *Dashboard) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// SilverReads are the silver tables a dataset may read, with the reason:
-// gold has no table at their grain.
-var SilverReads = map[string]string{
-	"cost_allocated":     "cost by SKU, and the all-purpose cluster cost apportioned to jobs",
-	"failure_classified": "one row per failed run with its error text (drill-down)",
-	"jobs_current":       "the job name of an apportioned cost row",
 }
 
 // Titles are the human names of the dashboards.

@@ -31,25 +31,3 @@ func SQLList(values []string) string {
 	}
 	return "(" + strings.Join(q, ", ") + ")"
 }
-
-// WorkspaceNameCase maps the spec's workspace ids to their names; NULL for
-// the rest, so the caller can fall back to workspaces_latest. Only the
-// dashboards use it; the pipeline joins config_workspaces instead.
-func (b *Bundle) WorkspaceNameCase(id string) string {
-	var named []Workspace
-	for _, w := range b.Workspaces {
-		if w.Name != "" {
-			named = append(named, w)
-		}
-	}
-	if len(named) == 0 {
-		return "CAST(NULL AS STRING)"
-	}
-	var sb strings.Builder
-	sb.WriteString("CASE")
-	for _, w := range named {
-		sb.WriteString(" WHEN " + id + " = " + SQLString(w.ID) + " THEN " + SQLString(w.Name))
-	}
-	sb.WriteString(" END")
-	return sb.String()
-}

@@ -11,6 +11,7 @@ CREATE OR REFRESH MATERIALIZED VIEW cluster_efficiency (
   avg_cpu_percent DOUBLE COMMENT 'Mean CPU (user + system) over the day\'s node records.',
   up_minutes DOUBLE COMMENT 'Minutes the cluster was up.',
   idle_minutes DOUBLE COMMENT 'Minutes the cluster-average CPU was below alerts.cluster_idle.max_cpu_percent.',
+  is_all_purpose BOOLEAN COMMENT 'The cluster\'s latest system.compute.clusters row has cluster_source UI or API (an all-purpose cluster, which idles until it auto-terminates); FALSE for job and pipeline clusters, which end with their run, and for clusters without a row.',
   cost_net DOUBLE COMMENT 'Cost after the spec\'s contract and per-SKU discounts.',
   potential_savings DOUBLE COMMENT 'cost_net * idle_minutes / up_minutes: what the idle time cost.'
 )
@@ -19,7 +20,19 @@ COMMENT 'Daily utilization, idle time and the cost of idle time per cluster. Gra
 AS
 -- Idle minutes: minutes whose cluster-average CPU was below
 -- 10%. potential_savings prices the idle share of the day's cost.
-WITH daily AS (
+-- is_all_purpose: only an all-purpose cluster (cluster_source UI or API)
+-- idles until auto-termination; a job cluster ends with its run, so
+-- cluster_idle and its advice (lower auto-termination) apply to the former only.
+WITH all_purpose AS (
+  SELECT workspace_id, cluster_id
+  FROM (
+    SELECT workspace_id, cluster_id, cluster_source
+    FROM bronze_clusters
+    QUALIFY ROW_NUMBER() OVER (PARTITION BY workspace_id, cluster_id ORDER BY change_time DESC) = 1
+  ) latest
+  WHERE cluster_source IN ('UI', 'API')
+),
+daily AS (
   SELECT
     workspace_id,
     cluster_id,
@@ -55,6 +68,7 @@ SELECT
   d.avg_cpu_percent,
   d.up_minutes,
   d.idle_minutes,
+  a.cluster_id IS NOT NULL AS is_all_purpose,
   coalesce(c.cost_net, 0) AS cost_net,
   coalesce(c.cost_net * try_divide(d.idle_minutes, d.up_minutes), 0) AS potential_savings
 FROM daily d
@@ -62,4 +76,6 @@ LEFT JOIN daily_job j
   ON j.workspace_id = d.workspace_id AND j.cluster_id = d.cluster_id AND j.usage_date = d.usage_date
 LEFT JOIN daily_cost c
   ON c.workspace_id = d.workspace_id AND c.cluster_id = d.cluster_id AND c.usage_date = d.usage_date
+LEFT JOIN all_purpose a
+  ON a.workspace_id = d.workspace_id AND a.cluster_id = d.cluster_id
 WHERE d.usage_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})

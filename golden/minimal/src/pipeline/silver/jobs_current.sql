@@ -8,7 +8,7 @@ CREATE OR REFRESH MATERIALIZED VIEW jobs_current (
   job_name STRING COMMENT 'Job name from its latest definition.',
   team STRING COMMENT 'Owning team from the spec\'s ordered team rules; never NULL (unmatched jobs get unassigned_team).',
   tags MAP<STRING,STRING> COMMENT 'Job tags.',
-  run_as STRING COMMENT 'run_as_user_name, else the run_as principal id.',
+  run_as STRING COMMENT 'Who the job runs as, by name, in this order: run_as_user_name of the latest system.lakeflow.jobs row (empty on rows written before late 2025); else identity_metadata.run_as of the job\'s latest system.billing.usage record that has one (a user name or a service principal\'s application id); else the run_as principal id. teams[].match.run_as compares with it.',
   creator STRING COMMENT 'creator_user_name, else the creator principal id.',
   is_deleted BOOLEAN COMMENT 'The latest version has delete_time set.',
   change_time TIMESTAMP COMMENT 'When the latest version was written.',
@@ -22,22 +22,46 @@ AS
 -- change_time is the job's current definition; delete_time marks deletion.
 -- Team rules in spec order (config_teams): the first team whose every
 -- condition holds, else the unassigned team.
+--
+-- run_as: lakeflow.jobs.run_as is a principal id, and run_as_user_name is
+-- empty on rows written before late 2025 (a job's row is re-emitted only when
+-- the job changes), so the name comes from, in order: the latest row's
+-- run_as_user_name; the run_as of the job's latest usage record that names
+-- one (billing identity_metadata names the user or service principal of
+-- every job that ran, old or new); the principal id.
 WITH latest AS (
   SELECT *
   FROM bronze_jobs
   QUALIFY ROW_NUMBER() OVER (PARTITION BY workspace_id, job_id ORDER BY change_time DESC) = 1
 ),
+usage_run_as AS (
+  SELECT workspace_id, job_id, run_as
+  FROM (
+    SELECT workspace_id, usage_metadata.job_id AS job_id, identity_metadata.run_as AS run_as, usage_start_time, record_id
+    FROM bronze_billing_usage
+    WHERE usage_metadata.job_id IS NOT NULL AND nullif(identity_metadata.run_as, '') IS NOT NULL
+  ) named
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY workspace_id, job_id ORDER BY usage_start_time DESC, record_id DESC) = 1
+),
+resolved AS (
+  SELECT
+    l.*,
+    coalesce(nullif(l.run_as_user_name, ''), u.run_as, l.run_as) AS run_as_name
+  FROM latest l
+  LEFT JOIN usage_run_as u
+    ON u.workspace_id = l.workspace_id AND u.job_id = l.job_id
+),
 team_facts AS (
   SELECT workspace_id, job_id, 'tag' AS attribute, tag.key AS tag_key, tag.value AS value
-  FROM (SELECT workspace_id, job_id, explode(map_entries(tags)) AS tag FROM latest) tagged
+  FROM (SELECT workspace_id, job_id, explode(map_entries(tags)) AS tag FROM resolved) tagged
   UNION ALL
-  SELECT workspace_id, job_id, 'run_as' AS attribute, CAST(NULL AS STRING) AS tag_key, coalesce(run_as_user_name, run_as) AS value FROM latest
+  SELECT workspace_id, job_id, 'run_as' AS attribute, CAST(NULL AS STRING) AS tag_key, run_as_name AS value FROM resolved
   UNION ALL
-  SELECT workspace_id, job_id, 'run_as' AS attribute, CAST(NULL AS STRING) AS tag_key, coalesce(creator_user_name, creator_id) AS value FROM latest
+  SELECT workspace_id, job_id, 'run_as' AS attribute, CAST(NULL AS STRING) AS tag_key, coalesce(creator_user_name, creator_id) AS value FROM resolved
   UNION ALL
-  SELECT workspace_id, job_id, 'workspace' AS attribute, CAST(NULL AS STRING) AS tag_key, workspace_id AS value FROM latest
+  SELECT workspace_id, job_id, 'workspace' AS attribute, CAST(NULL AS STRING) AS tag_key, workspace_id AS value FROM resolved
   UNION ALL
-  SELECT workspace_id, job_id, 'job_name' AS attribute, CAST(NULL AS STRING) AS tag_key, name AS value FROM latest
+  SELECT workspace_id, job_id, 'job_name' AS attribute, CAST(NULL AS STRING) AS tag_key, name AS value FROM resolved
 ),
 team_hits AS (
   SELECT f.workspace_id, f.job_id, c.team, c.condition_no
@@ -68,12 +92,12 @@ SELECT
   l.name AS job_name,
   coalesce(m.team, 'unassigned') AS team,
   l.tags,
-  coalesce(l.run_as_user_name, l.run_as) AS run_as,
+  l.run_as_name AS run_as,
   coalesce(l.creator_user_name, l.creator_id) AS creator,
   l.delete_time IS NOT NULL AS is_deleted,
   l.change_time,
   l.`trigger`.schedule.quartz_cron_expression AS schedule_cron,
   l.paused
-FROM latest l
+FROM resolved l
 LEFT JOIN team_match m
   ON m.workspace_id = l.workspace_id AND m.job_id = l.job_id
