@@ -874,7 +874,7 @@ func TestDetectors(t *testing.T) {
 	}
 }
 
-// TestRowsScaleLinearly generates the example at 60 and 240 jobs: every
+// TestRowsScaleLinearly generates the example at 100 and 400 jobs: every
 // row is type-checked, keys are unique, all six incidents are injected at
 // both sizes, and each per-job table grows about 4x (a quadratic step, or
 // a table that stops growing, fails), while the per-account ones do not.
@@ -898,16 +898,16 @@ func TestRowsScaleLinearly(t *testing.T) {
 		}
 		return c
 	}
-	small, big := gen(60), gen(240)
+	small, big := gen(100), gen(400)
 	for _, table := range []string{tJobs, tJobTasks, tRunTimeline, tTaskTimline, tUsage, tClusters, tNodes} {
 		ratio := float64(big.counts[table]) / float64(small.counts[table])
 		if ratio < 3 || ratio > 5.3 {
-			t.Errorf("%s: %d rows at 60 jobs, %d at 240 (x%.2f, want about 4)", table, small.counts[table], big.counts[table], ratio)
+			t.Errorf("%s: %d rows at 100 jobs, %d at 400 (x%.2f, want about 4)", table, small.counts[table], big.counts[table], ratio)
 		}
 	}
 	for _, table := range []string{tWorkspaces, tPrices} {
 		if small.counts[table] != big.counts[table] || small.counts[table] == 0 {
-			t.Errorf("%s: %d rows at 60 jobs, %d at 240", table, small.counts[table], big.counts[table])
+			t.Errorf("%s: %d rows at 100 jobs, %d at 400", table, small.counts[table], big.counts[table])
 		}
 	}
 }
