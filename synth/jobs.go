@@ -456,7 +456,7 @@ func (g *gen) resolve() {
 		j.slas, j.hasDeadline, j.deadline, j.maxDur = nil, false, 0, 0
 		for i := range g.r.slas {
 			sl := &g.r.slas[i]
-			if !sl.selects(&j.identity, j.team) {
+			if !g.r.selects(i, &j.identity, j.team) {
 				continue
 			}
 			j.slas = append(j.slas, i)
@@ -705,7 +705,7 @@ func (g *gen) planHistory(j *job, pRename, pDelete float64) {
 		a.name = old
 		unchanged := g.r.team(&a) == j.team
 		for i := range g.r.slas {
-			unchanged = unchanged && !g.r.slas[i].selects(&a, j.team)
+			unchanged = unchanged && !g.r.selects(i, &a, j.team)
 		}
 		if unchanged {
 			j.oldName = old
