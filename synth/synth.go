@@ -12,8 +12,9 @@
 // before AsOf, and all-purpose clusters idle at most a few minutes a day.
 //
 // Rows are streamed to a Sink as they are made; nothing is kept per row.
-// Rows may share map and slice values (a job's tags, say), so a Sink must
-// not modify them.
+// node_timeline, the bulk of the data, is streamed as one plan row per
+// cluster session that the Sink expands (see Sink and nodeExpansion). synth
+// depends on the table declarations of package model, never on an engine.
 package synth
 
 import (
