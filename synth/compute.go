@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dbmon/dbmon/twin"
+	"github.com/dbmon/dbmon/generator/model"
 )
 
 // This file covers what is billed by compute rather than by job: prices,
@@ -56,7 +56,7 @@ var (
 // structFields lists the top-level field names of a declared struct column,
 // so struct values always carry exactly the twin's fields.
 func structFields(table, column string) []string {
-	t, _ := twin.SystemTable(table)
+	t, _ := model.SystemTableByName(table)
 	c, ok := t.Column(column)
 	if !ok || !strings.HasPrefix(c.Type, "struct<") {
 		panic("synth: no struct column " + table + "." + column)
@@ -90,28 +90,6 @@ func filled(fields []string, set map[string]any) map[string]any {
 	}
 	return m
 }
-
-// percents holds every percentage to two decimals, boxed once: node rows
-// carry four each, and boxing millions of floats dominated the cost.
-var percents = func() []any {
-	out := make([]any, 10001)
-	for i := range out {
-		out[i] = float64(i) / 100
-	}
-	return out
-}()
-
-func pct(x float64) any { return percents[min(max(int(x*100+0.5), 0), 10000)] }
-
-// diskFree is a pool of disk_free_bytes_per_mount_point values nodes share
-// (a map per node would be millions of maps).
-var diskFree = func() []any {
-	out := make([]any, 61)
-	for i := range out {
-		out[i] = map[string]int64{"/local_disk0": 100_000_000_000 + int64(i)*2_459_000_000}
-	}
-	return out
-}()
 
 // emptyUsageMeta has every usage_metadata field, all NULL; cloning it is far
 // cheaper than building a 28-key map per run.
@@ -157,8 +135,14 @@ func (g *gen) usage(ws, sku any, h time.Time, dbu float64, tags map[string]strin
 	day, asOfDay := utcDate(h), utcDate(g.asOf)
 	row := func(qty float64, kind string, ingested time.Time) {
 		g.records++
-		g.emit(tUsage, []any{accountID, ws, recordID(g.cfg.Seed, g.records), sku, "AZURE", h, h.Add(time.Hour), day,
-			tags, "DBU", qty, meta, idMeta, enum(kind), minTime(ingested, asOfDay), enum(origin), features, "COMPUTE_TIME"})
+		r := g.row(tUsage)
+		r[usageCol.AccountID], r[usageCol.Workspace], r[usageCol.RecordID] = accountID, ws, recordID(g.cfg.Seed, g.records)
+		r[usageCol.SKU], r[usageCol.Cloud], r[usageCol.Unit], r[usageCol.UsageType] = sku, "AZURE", "DBU", "COMPUTE_TIME"
+		r[usageCol.Start], r[usageCol.End], r[usageCol.Date] = h, h.Add(time.Hour), day
+		r[usageCol.Tags], r[usageCol.Quantity], r[usageCol.Metadata], r[usageCol.Identity] = tags, qty, meta, idMeta
+		r[usageCol.RecordType], r[usageCol.Ingestion] = enum(kind), minTime(ingested, asOfDay)
+		r[usageCol.Origin], r[usageCol.Features] = enum(origin), features
+		g.emit(tUsage, r)
 	}
 	row(dbu, "ORIGINAL", day.AddDate(0, 0, 1))
 	if u := g.noise.Float64(); u < 0.005 && h.Before(g.asOf.Add(-g.quiet()-24*time.Hour)) {
@@ -299,10 +283,10 @@ func (g *gen) emitShared(c *sharedCluster) {
 	ws := g.ws[c.ws].id
 	source := "UI"
 	for i, at := range []time.Time{c.created, c.changed} {
-		dbr := []string{"14.3.x-scala2.12", "15.4.x-scala2.12"}[i]
-		g.emit(tClusters, []any{accountID, ws, c.id, c.name, c.owner, c.created, nil, c.node.name, c.node.name,
-			int64(c.workers), nil, nil, c.autoTerm, true, c.tags, source, nil, nil, azureOnDemand, nil, nil, nil,
-			dbr, at, utcDate(at), "USER_ISOLATION", nil})
+		r := g.clusterRow(ws, c.id, c.name, c.owner, c.created, c.node.name, c.workers, c.tags, source)
+		r[clusterCol.AutoTerm], r[clusterCol.DBR] = c.autoTerm, []string{"14.3.x-scala2.12", "15.4.x-scala2.12"}[i]
+		r[clusterCol.ChangeTime], r[clusterCol.ChangeDate], r[clusterCol.SecurityMode] = at, utcDate(at), "USER_ISOLATION"
+		g.emit(tClusters, r)
 	}
 	sessions := g.sessions(c)
 	// usage: one row per clock hour, summing every session in it
@@ -337,44 +321,14 @@ func (g *gen) emitShared(c *sharedCluster) {
 	}
 }
 
-// nodeRows writes node_timeline rows for one cluster session (driver and
-// workers), one per node per grain interval. CPU is high while busy and
-// 1-4% while idle, averaged over the part of the interval the cluster was up.
-func (g *gen) nodeRows(ws, cluster string, session, workers int, nodeType string, up0, up1 time.Time, busy []span, allBusy bool) {
-	// Values shared by many rows are boxed once: at a million rows, the
-	// interface conversions are most of the cost.
-	n := workers + 1
-	ids := make([]any, n)
-	disks := make([]any, n)
-	for i := range n {
-		ids[i] = instanceID(cluster, session, i)
-		disks[i] = diskFree[g.noise.IntN(len(diskFree))]
-	}
-	wsA, clusterA, typeA := any(ws), any(cluster), any(nodeType)
-	r := g.noise
-	for t := up0.Truncate(g.grain); t.Before(up1); t = t.Add(g.grain) {
-		s, e := maxTime(t, up0), minTime(t.Add(g.grain), up1)
-		if !e.After(s) {
-			continue
-		}
-		f := 1.0
-		if !allBusy {
-			var b time.Duration
-			for _, sp := range busy {
-				b += overlap(sp.start, sp.end, s, e)
-			}
-			f = float64(b) / float64(e.Sub(s))
-		}
-		mins := e.Sub(s).Minutes()
-		sA, eA := any(s), any(e)
-		for i := range n {
-			cpu := f*(25+60*r.Float64()) + (1-f)*(1+3*r.Float64())
-			user := cpu * (0.7 + 0.2*r.Float64())
-			g.emit(tNodes, []any{accountID, wsA, clusterA, ids[i], sA, eA, i == 0, pct(user), pct(cpu - user),
-				pct(f * 2 * r.Float64()), pct(30 + 50*r.Float64()), 0.0,
-				int64(mins * (1e6 + f*3e8*r.Float64())), int64(mins * (1e6 + f*6e8*r.Float64())), disks[i], typeA})
-		}
-	}
+// clusterRow is a clusters row with what every cluster's rows share.
+func (g *gen) clusterRow(ws, id, name, owner string, created time.Time, node string, workers int, tags map[string]string, source string) []any {
+	r := g.row(tClusters)
+	r[clusterCol.AccountID], r[clusterCol.WorkspaceID], r[clusterCol.ClusterID] = accountID, ws, id
+	r[clusterCol.Name], r[clusterCol.Owner], r[clusterCol.CreateTime] = name, owner, created
+	r[clusterCol.DriverType], r[clusterCol.WorkerType], r[clusterCol.Workers] = node, node, int64(workers)
+	r[clusterCol.ElasticDisk], r[clusterCol.Tags], r[clusterCol.Source], r[clusterCol.Azure] = true, tags, source, azureOnDemand
+	return r
 }
 
 // scaleBudgets sets each budget team's DBU scale so its forecast (net cost
@@ -434,7 +388,10 @@ func (g *gen) scaleBudgets() {
 // emitStatic writes the workspaces and the prices of the SKUs in use.
 func (g *gen) emitStatic() {
 	for _, w := range g.ws {
-		g.emit(tWorkspaces, []any{accountID, w.id, w.name, w.url, w.created, "RUNNING"})
+		r := g.row(tWorkspaces)
+		r[workspaceCol.AccountID], r[workspaceCol.WorkspaceID], r[workspaceCol.Name] = accountID, w.id, w.name
+		r[workspaceCol.URL], r[workspaceCol.CreateTime], r[workspaceCol.Status] = w.url, w.created, "RUNNING"
+		g.emit(tWorkspaces, r)
 	}
 	used := map[string]bool{"PREMIUM_ALL_PURPOSE_COMPUTE": true} // interactive clusters always bill
 	for _, j := range g.jobs {
@@ -451,8 +408,12 @@ func (g *gen) emitStatic() {
 			if !p.end.IsZero() {
 				end = p.end
 			}
-			g.emit(tPrices, []any{accountID, p.start, end, sku, "AZURE", "USD", "DBU", map[string]any{
-				"default": p.list, "promotional": map[string]any{"default": nil}, "effective_list": map[string]any{"default": p.list}}})
+			r := g.row(tPrices)
+			r[priceCol.AccountID], r[priceCol.Start], r[priceCol.End], r[priceCol.SKU] = accountID, p.start, end, sku
+			r[priceCol.Cloud], r[priceCol.Currency], r[priceCol.Unit] = "AZURE", "USD", "DBU"
+			r[priceCol.Pricing] = map[string]any{"default": p.list, "promotional": map[string]any{"default": nil},
+				"effective_list": map[string]any{"default": p.list}}
+			g.emit(tPrices, r)
 		}
 	}
 }

@@ -121,7 +121,7 @@ func (v *view) selected(i int) [][2]string {
 	var out [][2]string
 	for _, k := range sortedJobKeys(v.ident) {
 		a := v.ident[k]
-		if v.rules.slas[i].selects(&a, v.team[k]) {
+		if v.rules.selects(i, &a, v.team[k]) {
 			out = append(out, k)
 		}
 	}

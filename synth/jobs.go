@@ -456,7 +456,7 @@ func (g *gen) resolve() {
 		j.slas, j.hasDeadline, j.deadline, j.maxDur = nil, false, 0, 0
 		for i := range g.r.slas {
 			sl := &g.r.slas[i]
-			if !sl.selects(&j.identity, j.team) {
+			if !g.r.selects(i, &j.identity, j.team) {
 				continue
 			}
 			j.slas = append(j.slas, i)
@@ -705,7 +705,7 @@ func (g *gen) planHistory(j *job, pRename, pDelete float64) {
 		a.name = old
 		unchanged := g.r.team(&a) == j.team
 		for i := range g.r.slas {
-			unchanged = unchanged && !g.r.slas[i].selects(&a, j.team)
+			unchanged = unchanged && !g.r.selects(i, &a, j.team)
 		}
 		if unchanged {
 			j.oldName = old
@@ -802,20 +802,31 @@ func (g *gen) emitDefinition(j *job) {
 		if j.health != nil {
 			health = j.health
 		}
-		g.emit(tJobs, []any{accountID, ws, j.jobID, name, j.description, principalID(j.creator), j.tags,
-			v, del, principalID(j.runAs), pop(trigger), pop(triggerType), pop(j.runAs), pop(j.creator),
-			pop(false), pop(int64(j.timeout / time.Second)), pop(health), pop(j.deployment), pop(j.created)})
+		r := g.row(tJobs)
+		r[jobCol.AccountID], r[jobCol.WorkspaceID], r[jobCol.JobID], r[jobCol.Name] = accountID, ws, j.jobID, name
+		r[jobCol.Description], r[jobCol.CreatorID], r[jobCol.Tags] = j.description, principalID(j.creator), j.tags
+		r[jobCol.ChangeTime], r[jobCol.DeleteTime], r[jobCol.RunAs] = v, del, principalID(j.runAs)
+		r[jobCol.Trigger], r[jobCol.TriggerType] = pop(trigger), pop(triggerType)
+		r[jobCol.RunAsUserName], r[jobCol.CreatorName], r[jobCol.Paused] = pop(j.runAs), pop(j.creator), pop(false)
+		r[jobCol.TimeoutSeconds], r[jobCol.HealthRules] = pop(int64(j.timeout/time.Second)), pop(health)
+		r[jobCol.Deployment], r[jobCol.CreateTime] = pop(j.deployment), pop(j.created)
+		g.emit(tJobs, r)
 	}
 	for _, t := range j.tasks {
 		deps := t.deps
 		if deps == nil {
 			deps = []string{}
 		}
-		g.emit(tJobTasks, []any{accountID, ws, j.jobID, t.key, deps, j.created, nil,
-			newCols(j.created, int64(0)), nil})
+		version := func(at time.Time, deleted any) {
+			r := g.row(tJobTasks)
+			r[taskCol.AccountID], r[taskCol.WorkspaceID], r[taskCol.JobID], r[taskCol.TaskKey] = accountID, ws, j.jobID, t.key
+			r[taskCol.DependsOn], r[taskCol.ChangeTime], r[taskCol.DeleteTime] = deps, at, deleted
+			r[taskCol.TimeoutSeconds] = newCols(at, int64(0))
+			g.emit(tJobTasks, r)
+		}
+		version(j.created, nil)
 		if !j.deleted.IsZero() {
-			g.emit(tJobTasks, []any{accountID, ws, j.jobID, t.key, deps, j.deleted, j.deleted,
-				newCols(j.deleted, int64(0)), nil})
+			version(j.deleted, j.deleted)
 		}
 	}
 }

@@ -9,18 +9,27 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dbmon/dbmon/generator/model"
 	"github.com/dbmon/dbmon/generator/spec"
 )
 
 // This file is the oracle: the spec's team, SLA-selector and discount rules
-// evaluated in Go, once. The generator aims jobs at teams and SLAs, but what
-// it records (Incident.Team, which jobs must never fail) always comes from
-// here, so a spec whose rules shadow each other is reported truthfully.
+// evaluated in Go, once. Team rules and SLA selectors are evaluated by
+// model.Matcher, the evaluator import and doctor use too; the rest of a
+// rule here is what the planner needs to aim jobs at teams and SLAs. What
+// the generator records (Incident.Team, which jobs must never fail) always
+// comes from the oracle, so a spec whose rules shadow each other is
+// reported truthfully.
 
 // identity is what the rules look at: a job's latest version.
 type identity struct {
 	workspaceID, jobID, name, runAs, creator string
 	tags                                     map[string]string
+}
+
+func (a *identity) match() *model.MatchJob {
+	return &model.MatchJob{WorkspaceID: a.workspaceID, JobID: a.jobID, Name: a.name, RunAs: a.runAs,
+		Creator: a.creator, Tags: a.tags}
 }
 
 type teamRule struct {
@@ -52,6 +61,7 @@ type slaRule struct {
 }
 
 type rules struct {
+	m          *model.Matcher
 	teams      []teamRule
 	unassigned string
 	slas       []slaRule
@@ -61,10 +71,11 @@ type rules struct {
 }
 
 func newRules(s *spec.Spec) (*rules, error) {
-	r := &rules{unassigned: s.UnassignedTeam, skuDisc: s.Pricing.SKUDiscounts}
-	if r.unassigned == "" {
-		r.unassigned = "unassigned"
+	m, err := model.NewMatcher(s)
+	if err != nil {
+		return nil, err
 	}
+	r := &rules{m: m, unassigned: m.Unassigned(), skuDisc: s.Pricing.SKUDiscounts}
 	if s.Pricing.DiscountPercent != nil {
 		r.discount = *s.Pricing.DiscountPercent
 	}
@@ -130,40 +141,11 @@ func newRules(s *spec.Spec) (*rules, error) {
 	return r, nil
 }
 
-func tagsHold(want map[string]string, keys []string, got map[string]string) bool {
-	for _, k := range keys {
-		if v, ok := got[k]; !ok || v != want[k] {
-			return false
-		}
-	}
-	return true
-}
+// team is the job's team by the spec's rules.
+func (r *rules) team(a *identity) string { return r.m.Team(a.match()) }
 
-func (t *teamRule) matches(a *identity) bool {
-	if !tagsHold(t.tags, t.tagKeys, a.tags) {
-		return false
-	}
-	if t.re != nil && !t.re.MatchString(a.name) {
-		return false
-	}
-	if len(t.runAs) > 0 && !slices.Contains(t.runAs, a.runAs) && !slices.Contains(t.runAs, a.creator) {
-		return false
-	}
-	if len(t.workspaces) > 0 && !slices.Contains(t.workspaces, a.workspaceID) {
-		return false
-	}
-	return true
-}
-
-// team is the first team whose every condition holds, else the unassigned team.
-func (r *rules) team(a *identity) string {
-	for i := range r.teams {
-		if r.teams[i].matches(a) {
-			return r.teams[i].name
-		}
-	}
-	return r.unassigned
-}
+// selects reports whether SLA i selects the job; team is the job's team.
+func (r *rules) selects(i int, a *identity, team string) bool { return r.m.Selects(i, a.match(), team) }
 
 func (r *rules) teamRule(name string) *teamRule {
 	for i := range r.teams {
@@ -172,24 +154,6 @@ func (r *rules) teamRule(name string) *teamRule {
 		}
 	}
 	return nil
-}
-
-// selects reports whether the SLA's selector picks the job; team is the
-// job's team by r.team.
-func (s *slaRule) selects(a *identity, team string) bool {
-	switch {
-	case len(s.names) > 0:
-		return slices.Contains(s.names, a.name)
-	case s.re != nil:
-		return s.re.MatchString(a.name)
-	case len(s.jobIDs) > 0:
-		return slices.Contains(s.jobIDs, a.jobID)
-	case len(s.tags) > 0:
-		return tagsHold(s.tags, s.tagKeys, a.tags)
-	case s.team != "":
-		return s.team == team
-	}
-	return false
 }
 
 // discountPercent is the longest matching sku_discounts prefix, else the

@@ -341,8 +341,13 @@ func (g *gen) emitRun(j *job, rn *run, seq *int) {
 					total, exec = int64(runDur/time.Second), int64((a.end.Sub(a.start)-j.setup)/time.Second)
 				}
 			}
-			g.emit(tRunTimeline, []any{accountID, ws, jobID, runID, s, e, trigger, "JOB_RUN", name, ids,
-				state, code, params, nil, nil, newCols(s, comp), ttype, setup, queue, total, cleanup, exec})
+			r := g.row(tRunTimeline)
+			r[runCol.AccountID], r[runCol.WorkspaceID], r[runCol.JobID], r[runCol.RunID] = accountID, ws, jobID, runID
+			r[runCol.Start], r[runCol.End], r[runCol.TriggerType], r[runCol.RunType] = s, e, trigger, "JOB_RUN"
+			r[runCol.RunName], r[runCol.ComputeIDs], r[runCol.Parameters], r[runCol.Compute] = name, ids, params, newCols(s, comp)
+			r[runCol.ResultState], r[runCol.TerminationCode], r[runCol.TerminationType] = state, code, ttype
+			r[runCol.Setup], r[runCol.Queue], r[runCol.Run], r[runCol.Cleanup], r[runCol.Execution] = setup, queue, total, cleanup, exec
+			g.emit(tRunTimeline, r)
 		})
 		for ti, t := range a.tasks {
 			if !t.start.Before(g.asOf) {
@@ -364,8 +369,13 @@ func (g *gen) emitRun(j *job, rn *run, seq *int) {
 						exec = int64(t.end.Sub(t.start) / time.Second)
 					}
 				}
-				g.emit(tTaskTimline, []any{accountID, ws, jobID, taskRunID, runID, runID, s, e,
-					key, ids, state, code, newCols(s, comp), ttype, nil, setup, cleanup, exec})
+				r := g.row(tTaskTimline)
+				r[taskRunCol.AccountID], r[taskRunCol.WorkspaceID], r[taskRunCol.JobID] = accountID, ws, jobID
+				r[taskRunCol.RunID], r[taskRunCol.JobRunID], r[taskRunCol.ParentRunID] = taskRunID, runID, runID
+				r[taskRunCol.Start], r[taskRunCol.End], r[taskRunCol.TaskKey], r[taskRunCol.ComputeIDs] = s, e, key, ids
+				r[taskRunCol.ResultState], r[taskRunCol.TerminationCode], r[taskRunCol.TerminationType] = state, code, ttype
+				r[taskRunCol.Compute], r[taskRunCol.Setup], r[taskRunCol.Cleanup], r[taskRunCol.Execution] = newCols(s, comp), setup, cleanup, exec
+				g.emit(tTaskTimline, r)
 			})
 		}
 		switch j.compute {
@@ -433,8 +443,9 @@ func (g *gen) emitJobCluster(j *job, a *attempt, cluster, runID string, end time
 		workers = int(math.Round(a.mul*float64(1+j.workers))) - 1
 	}
 	ws := g.ws[j.ws].id
-	g.emit(tClusters, []any{accountID, ws, cluster, "job-" + j.jobID + "-run-" + runID, j.runAs, a.start, nil,
-		j.node.name, j.node.name, int64(workers), nil, nil, nil, true, j.tags, "JOB", nil, nil, azureOnDemand,
-		nil, nil, nil, "15.4.x-scala2.12", a.start, utcDate(a.start), "SINGLE_USER", nil})
+	r := g.clusterRow(ws, cluster, "job-"+j.jobID+"-run-"+runID, j.runAs, a.start, j.node.name, workers, j.tags, "JOB")
+	r[clusterCol.DBR], r[clusterCol.ChangeTime], r[clusterCol.ChangeDate] = "15.4.x-scala2.12", a.start, utcDate(a.start)
+	r[clusterCol.SecurityMode] = "SINGLE_USER"
+	g.emit(tClusters, r)
 	g.nodeRows(ws, cluster, 0, workers, j.node.name, a.start, end, nil, true)
 }

@@ -12,8 +12,9 @@
 // before AsOf, and all-purpose clusters idle at most a few minutes a day.
 //
 // Rows are streamed to a Sink as they are made; nothing is kept per row.
-// Rows may share map and slice values (a job's tags, say), so a Sink must
-// not modify them.
+// node_timeline, the bulk of the data, is streamed as one plan row per
+// cluster session that the Sink expands (see Sink and nodeExpansion). synth
+// depends on the table declarations of package model, never on an engine.
 package synth
 
 import (
@@ -24,7 +25,6 @@ import (
 	"time"
 
 	"github.com/dbmon/dbmon/generator/spec"
-	"github.com/dbmon/dbmon/twin"
 )
 
 // Config sizes and seeds one synthetic dataset.
@@ -53,13 +53,6 @@ type Incident struct {
 	SLA         string    `json:"sla,omitempty"`        // sla_deadline_miss only
 	Date        time.Time `json:"date"`                 // local date (spec timezone) of the incident, midnight UTC-labelled civil date
 	Detail      string    `json:"detail"`               // one human sentence
-}
-
-// Sink receives rows. table is the full name, e.g. "system.lakeflow.jobs";
-// row has one value per column of that table's twin.SystemTables
-// declaration, in declaration order.
-type Sink interface {
-	Append(table string, row []any) error
 }
 
 // Table names the generator writes.
@@ -121,8 +114,8 @@ type gen struct {
 	usedNames    map[string]bool
 	incidents    []Incident
 	records      uint64
-	cols         map[string]int // column count per table, for a cheap arity check
-	chunk        []any          // rows are carved from here: one allocation per many rows
+	nodePlans    int64 // node_timeline session plans so far
+	chunk        []any // rows are carved from here: one allocation per many rows
 	err          error
 }
 
@@ -138,6 +131,11 @@ func Generate(s *spec.Spec, cfg Config, sink Sink) ([]Incident, error) {
 		return nil, err
 	}
 	g.sink = sink
+	for _, p := range Plans {
+		if err := sink.Plan(p.Name, p.Columns); err != nil {
+			return nil, fmt.Errorf("synth: sink: plan %s: %w", p.Name, err)
+		}
+	}
 	g.emitStatic()
 	for _, j := range g.jobs {
 		if g.err != nil {
@@ -153,6 +151,9 @@ func Generate(s *spec.Spec, cfg Config, sink Sink) ([]Incident, error) {
 	}
 	if g.err != nil {
 		return nil, g.err
+	}
+	if err := sink.Expand(tNodes, nodeExpansion); err != nil {
+		return nil, fmt.Errorf("synth: sink: expand %s: %w", tNodes, err)
 	}
 	slices.SortStableFunc(g.incidents, func(a, b Incident) int {
 		return slices.Index(incidentKinds, a.Kind) - slices.Index(incidentKinds, b.Kind)
@@ -202,10 +203,7 @@ func plan(s *spec.Spec, cfg Config) (*gen, error) {
 		grain:     time.Duration(cfg.NodeGrainMinutes) * time.Minute,
 		rng:       rand.New(rand.NewPCG(uint64(cfg.Seed), 0x706c616e)),
 		noise:     rand.New(rand.NewPCG(uint64(cfg.Seed), 0x6e6f6973)),
-		usedNames: map[string]bool{}, cols: map[string]int{}}
-	for _, t := range twin.SystemTables {
-		g.cols[t.FullName()] = len(t.Columns)
-	}
+		usedNames: map[string]bool{}}
 	g.today = g.date(g.asOf)
 	g.first = g.today.AddDate(0, 0, -cfg.Days)
 	g.start = g.at(g.first, 0, 0)
@@ -220,9 +218,11 @@ func plan(s *spec.Spec, cfg Config) (*gen, error) {
 	return g, nil
 }
 
-// row returns a zeroed row of n values. Rows are carved from a shared chunk
-// with capped capacity, so a sink that appends to a row cannot touch the next.
-func (g *gen) row(n int) []any {
+// row returns a row of table, all NULL, for the caller to fill by column
+// position (see bind). Rows are carved from a shared chunk with capped
+// capacity, so a sink that appends to a row cannot touch the next.
+func (g *gen) row(table string) []any {
+	n := width[table]
 	if len(g.chunk) < n {
 		g.chunk = make([]any, 2048) // 32 KiB: still a small, lock-free allocation
 	}
@@ -231,19 +231,13 @@ func (g *gen) row(n int) []any {
 	return r
 }
 
-// emit hands a copy of row to the sink (row itself stays on the caller's
-// stack); the first error stops the generation.
+// emit hands a row made by g.row to the sink; the first error stops the
+// generation.
 func (g *gen) emit(table string, row []any) {
 	if g.err != nil {
 		return
 	}
-	if n := g.cols[table]; n != len(row) {
-		g.err = fmt.Errorf("synth: bug: %s row has %d values, the table %d columns", table, len(row), n)
-		return
-	}
-	r := g.row(len(row))
-	copy(r, row)
-	if err := g.sink.Append(table, r); err != nil {
+	if err := g.sink.Append(table, row); err != nil {
 		g.err = fmt.Errorf("synth: sink: %s: %w", table, err)
 	}
 }

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/duckdb/duckdb-go/v2"
+
 	"github.com/dbmon/dbmon/generator/model"
 	"github.com/dbmon/dbmon/generator/spec"
 	"github.com/dbmon/dbmon/twin"
@@ -234,7 +236,8 @@ func col(table, name string) int {
 
 // collector is a Sink that type-checks every row, hashes the row stream,
 // counts rows, keeps the small tables and aggregates node_timeline by
-// (cluster, interval), which is all the idle detector needs.
+// (cluster, interval), which is all the idle detector needs. Plans go to a
+// twin, whose expansion is read back and collected like appended rows.
 type collector struct {
 	check  bool
 	errs   []string
@@ -243,6 +246,13 @@ type collector struct {
 	counts map[string]int
 	rows   map[string][][]any
 	nodes  map[nodeKey]*nodeAgg
+	plans  map[string]int // plan rows per plan table
+	// keys, when set, records the key of every row of its tables (and of
+	// node_timeline, counted on the twin); dupKeys counts repeats.
+	keys    map[string]map[string]bool
+	dupKeys int
+	engine  *twin.Engine
+	loader  *twin.Loader
 }
 
 type nodeKey struct {
@@ -263,7 +273,115 @@ func newCollector(check, keep bool) *collector {
 	return c
 }
 
+func (c *collector) Plan(name string, cols []model.Column) error {
+	if c.engine == nil {
+		e, err := twin.Open(asOf)
+		if err != nil {
+			return err
+		}
+		l, err := e.Loader()
+		if err != nil {
+			e.Close()
+			return err
+		}
+		c.engine, c.loader, c.plans = e, l, map[string]int{}
+	}
+	return c.loader.Plan(name, cols)
+}
+
+// Expand runs the expansion on the twin, then collects what the tests need
+// of its rows, computed there: the count, an order-free digest (for the
+// stream hash), a sample of rows for the type checks and, when rows are
+// kept, the node_timeline aggregates. It closes the twin.
+func (c *collector) Expand(table, query string) error {
+	if c.loader == nil {
+		return fmt.Errorf("expand %s before any plan", table)
+	}
+	defer func() { c.engine.Close(); c.engine, c.loader = nil, nil }()
+	if table != tNodes {
+		return fmt.Errorf("unexpected expansion of %s", table)
+	}
+	if err := c.loader.Expand(table, query); err != nil {
+		return err
+	}
+	if err := c.loader.Close(); err != nil {
+		return err
+	}
+	st, _ := twin.SystemTable(table)
+	var names []string
+	for _, col := range st.Columns {
+		names = append(names, "`"+col.Name+"`")
+	}
+	list := strings.Join(names, ", ")
+	// Percentages have two decimals: summed as integers, the digest does
+	// not depend on the engine's summation order.
+	digest, err := c.engine.Query("SELECT count(*), sum(CAST(round(cpu_user_percent * 100) AS BIGINT)), " +
+		"sum(CAST(round(cpu_wait_percent * 100) AS BIGINT)), sum(CAST(round(mem_used_percent * 100) AS BIGINT)), " +
+		"sum(network_sent_bytes), sum(network_received_bytes), min(instance_id), max(instance_id), " +
+		"sum(element_at(disk_free_bytes_per_mount_point, '/local_disk0')) FROM " + table)
+	if err != nil {
+		return err
+	}
+	n := digest[0][0].(int64)
+	c.counts[table] += int(n)
+	if c.keys != nil {
+		distinct, err := c.engine.Query("SELECT count(DISTINCT concat_ws('|', cluster_id, instance_id, CAST(start_time AS STRING))) FROM " + table)
+		if err != nil {
+			return err
+		}
+		c.dupKeys += int(n - distinct[0][0].(int64))
+	}
+	c.buf = fmt.Appendf(c.buf[:0], "%s %v", table, digest[0])
+	c.h.Write(c.buf)
+	sample, err := c.engine.Query("SELECT " + list + " FROM " + table + " ORDER BY " + list + " LIMIT 2000")
+	if err != nil {
+		return err
+	}
+	for _, r := range sample {
+		c.checkRow(table, fromEngine(r))
+	}
+	if c.nodes == nil {
+		return nil
+	}
+	aggs, err := c.engine.Query("SELECT workspace_id, cluster_id, start_time, end_time, " +
+		"sum(cpu_user_percent + cpu_system_percent), count(*) FROM " + table + " GROUP BY ALL")
+	if err != nil {
+		return err
+	}
+	for _, r := range aggs {
+		k := nodeKey{r[0].(string), r[1].(string), r[2].(time.Time).UTC(), r[3].(time.Time).UTC()}
+		c.nodes[k] = &nodeAgg{cpu: r[4].(float64), n: int(r[5].(int64))}
+	}
+	return nil
+}
+
+// fromEngine turns a row read from the twin back into the synth row
+// convention (maps of string to bigint, UTC times).
+func fromEngine(r []any) []any {
+	for i, v := range r {
+		switch x := v.(type) {
+		case duckdb.OrderedMap:
+			out := map[string]int64{}
+			vals := x.Values()
+			for k, key := range x.Keys() {
+				out[key.(string)] = vals[k].(int64)
+			}
+			r[i] = out
+		case time.Time:
+			r[i] = x.UTC()
+		}
+	}
+	return r
+}
+
 func (c *collector) Append(table string, row []any) error {
+	if _, ok := c.plans[table]; ok || slices.ContainsFunc(Plans, func(p PlanTable) bool { return p.Name == table }) {
+		if c.loader == nil {
+			return fmt.Errorf("append to %s before its plan", table)
+		}
+		c.plans[table]++
+		return c.loader.Append(table, row)
+	}
 	c.counts[table]++
 	types := tableTypes()[table]
 	if len(types) == 0 {
@@ -272,13 +390,13 @@ func (c *collector) Append(table string, row []any) error {
 	if len(row) != len(types) {
 		return fmt.Errorf("%s: %d values for %d columns", table, len(row), len(types))
 	}
-	if c.check && len(c.errs) < 20 {
-		t, _ := twin.SystemTable(table)
-		for i, v := range row {
-			if err := types[i].check(v); err != nil {
-				c.errs = append(c.errs, fmt.Sprintf("%s.%s: %v", table, t.Columns[i].Name, err))
-			}
+	c.checkRow(table, row)
+	if seen, ok := c.keys[table]; ok {
+		k := rowKey(table, row)
+		if seen[k] {
+			c.dupKeys++
 		}
+		seen[k] = true
 	}
 	switch {
 	case c.rows == nil: // hash only what is not kept: the determinism test
@@ -287,19 +405,44 @@ func (c *collector) Append(table string, row []any) error {
 			c.buf = encode(c.buf, v)
 		}
 		c.h.Write(c.buf)
-	case table == tNodes:
-		k := nodeKey{row[1].(string), row[2].(string), row[4].(time.Time), row[5].(time.Time)}
-		a := c.nodes[k]
-		if a == nil {
-			a = &nodeAgg{}
-			c.nodes[k] = a
-		}
-		a.cpu += row[7].(float64) + row[8].(float64)
-		a.n++
 	default:
 		c.rows[table] = append(c.rows[table], slices.Clone(row))
 	}
 	return nil
+}
+
+// rowKey is the key of a row: what identifies it in its table.
+func rowKey(table string, r []any) string {
+	var cols []string
+	switch table {
+	case tUsage:
+		cols = []string{"record_id"}
+	case tRunTimeline, tTaskTimline:
+		cols = []string{"workspace_id", "run_id", "period_start_time"}
+	case tJobs:
+		cols = []string{"workspace_id", "job_id", "change_time"}
+	case tClusters:
+		cols = []string{"workspace_id", "cluster_id", "change_time"}
+	}
+	k := ""
+	for _, name := range cols {
+		k += fmt.Sprint(r[col(table, name)]) + "|"
+	}
+	return k
+}
+
+// checkRow records the first type errors of a row, when checking.
+func (c *collector) checkRow(table string, row []any) {
+	if !c.check || len(c.errs) >= 20 {
+		return
+	}
+	types := tableTypes()[table]
+	t, _ := twin.SystemTable(table)
+	for i, v := range row {
+		if err := types[i].check(v); err != nil {
+			c.errs = append(c.errs, fmt.Sprintf("%s.%s: %v", table, t.Columns[i].Name, err))
+		}
+	}
 }
 
 // encode appends a canonical encoding of v (maps in key order).
@@ -731,33 +874,41 @@ func TestDetectors(t *testing.T) {
 	}
 }
 
-func TestLargeDataset(t *testing.T) {
-	if testing.Short() {
-		t.Skip("1000 jobs x 90 days")
-	}
+// TestRowsScaleLinearly generates the example at 100 and 400 jobs: every
+// row is type-checked, keys are unique, all six incidents are injected at
+// both sizes, and each per-job table grows about 4x (a quadratic step, or
+// a table that stops growing, fails), while the per-account ones do not.
+func TestRowsScaleLinearly(t *testing.T) {
 	s := loadSpec(t, "example.yaml")
-	counts := map[string]int{}
-	sink := sinkFunc(func(table string, row []any) error {
-		if len(row) != len(tableTypes()[table]) {
-			return fmt.Errorf("%s: %d values", table, len(row))
+	gen := func(jobs int) *collector {
+		c := newCollector(true, false)
+		c.keys = map[string]map[string]bool{tUsage: {}, tRunTimeline: {}, tTaskTimline: {}, tJobs: {}, tClusters: {}}
+		inc, err := Generate(s, Config{Seed: 2, Jobs: jobs, Days: 30, AsOf: asOf, NodeGrainMinutes: 60, Incidents: true}, c)
+		if err != nil {
+			t.Fatal(err)
 		}
-		counts[table]++
-		return nil
-	})
-	start := time.Now()
-	inc, err := Generate(s, Config{Seed: 1, Jobs: 1000, Days: 90, AsOf: asOf, NodeGrainMinutes: 60, Incidents: true}, sink)
-	if err != nil {
-		t.Fatal(err)
+		if len(inc) != 6 {
+			t.Errorf("%d jobs: %d incidents, want 6", jobs, len(inc))
+		}
+		for _, e := range c.errs {
+			t.Errorf("%d jobs: %s", jobs, e)
+		}
+		if c.dupKeys != 0 {
+			t.Errorf("%d jobs: %d duplicate keys", jobs, c.dupKeys)
+		}
+		return c
 	}
-	t.Logf("1000 jobs x 90 days at grain 60: %v, %d incidents", time.Since(start), len(inc))
-	total := 0
-	for _, table := range slices.Sorted(maps.Keys(counts)) {
-		t.Logf("%-40s %9d", table, counts[table])
-		total += counts[table]
+	small, big := gen(100), gen(400)
+	for _, table := range []string{tJobs, tJobTasks, tRunTimeline, tTaskTimline, tUsage, tClusters, tNodes} {
+		ratio := float64(big.counts[table]) / float64(small.counts[table])
+		if ratio < 3 || ratio > 5.3 {
+			t.Errorf("%s: %d rows at 100 jobs, %d at 400 (x%.2f, want about 4)", table, small.counts[table], big.counts[table], ratio)
+		}
 	}
-	t.Logf("%-40s %9d", "total", total)
-	if len(inc) != 6 {
-		t.Errorf("%d incidents, want 6", len(inc))
+	for _, table := range []string{tWorkspaces, tPrices} {
+		if small.counts[table] != big.counts[table] || small.counts[table] == 0 {
+			t.Errorf("%s: %d rows at 100 jobs, %d at 400", table, small.counts[table], big.counts[table])
+		}
 	}
 }
 
@@ -774,9 +925,12 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
+// sinkFunc is a Sink that drops plans: it sees every table but node_timeline.
 type sinkFunc func(string, []any) error
 
-func (f sinkFunc) Append(t string, r []any) error { return f(t, r) }
+func (f sinkFunc) Append(t string, r []any) error    { return f(t, r) }
+func (f sinkFunc) Plan(string, []model.Column) error { return nil }
+func (f sinkFunc) Expand(string, string) error       { return nil }
 
 func TestNameFor(t *testing.T) {
 	for _, expr := range []string{"^platform_", "(?i)report", "^(ingest|raw)_", "^ingest_.*_hourly$", "^ds_[a-z]+$", `^etl\d{2}_`} {
@@ -788,9 +942,13 @@ func TestNameFor(t *testing.T) {
 	}
 }
 
+// countingSink counts the rows the generator makes in Go (plans included,
+// node_timeline not: its expansion is the engine's work).
 type countingSink struct{ n int }
 
-func (c *countingSink) Append(string, []any) error { c.n++; return nil }
+func (c *countingSink) Append(string, []any) error        { c.n++; return nil }
+func (c *countingSink) Plan(string, []model.Column) error { return nil }
+func (c *countingSink) Expand(string, string) error       { return nil }
 
 func BenchmarkGenerate(b *testing.B) {
 	s := loadSpec(b, "example.yaml")

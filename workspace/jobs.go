@@ -2,13 +2,13 @@ package workspace
 
 import (
 	"context"
-	"regexp"
 	"sort"
 	"strconv"
 
 	"github.com/databricks/databricks-sdk-go"
 	"github.com/databricks/databricks-sdk-go/service/jobs"
 
+	"github.com/dbmon/dbmon/generator/model"
 	"github.com/dbmon/dbmon/generator/spec"
 )
 
@@ -62,91 +62,41 @@ func listJobs(ctx context.Context, w *databricks.WorkspaceClient, workspaceID st
 	return out, nil
 }
 
-// teamMatcher assigns jobs to teams by the spec's rules: the first team
-// whose every condition holds owns the job, else the unassigned team. It
-// mirrors the generated SQL (model.TeamCase).
+// teamMatcher assigns jobs to teams by the spec's rules, with the
+// evaluator the synthetic data uses too (model.Matcher): the first team
+// whose every condition holds owns the job, else the unassigned team.
 type teamMatcher struct {
-	teams      []spec.Team
-	res        []*regexp.Regexp
+	m          *model.Matcher
 	unassigned string
 }
 
 func newTeamMatcher(s *spec.Spec) teamMatcher {
-	m := teamMatcher{teams: s.Teams, unassigned: s.UnassignedTeam}
-	if m.unassigned == "" {
-		m.unassigned = "unassigned"
+	m, err := model.NewMatcher(s)
+	if err != nil {
+		// spec.Load rejects a regex that does not compile; were one to get
+		// here, no team could claim a job.
+		m, _ = model.NewMatcher(&spec.Spec{UnassignedTeam: s.UnassignedTeam})
 	}
-	for _, t := range s.Teams {
-		var re *regexp.Regexp
-		if t.Match.JobName != "" {
-			re, _ = regexp.Compile(t.Match.JobName) // validated by spec.Load
-		}
-		m.res = append(m.res, re)
-	}
-	return m
+	return teamMatcher{m: m, unassigned: m.Unassigned()}
 }
 
-func (m teamMatcher) owner(j Job) string {
-	for i, t := range m.teams {
-		if matches(t.Match, m.res[i], j) {
-			return t.Name
-		}
-	}
-	return m.unassigned
+func matchJob(j Job) *model.MatchJob {
+	return &model.MatchJob{WorkspaceID: j.Workspace, JobID: strconv.FormatInt(j.ID, 10), Name: j.Name,
+		RunAs: j.RunAs, Creator: j.Creator, Tags: j.Tags}
 }
 
-func matches(c spec.Match, re *regexp.Regexp, j Job) bool {
-	for k, v := range c.Tags {
-		if got, ok := j.Tags[k]; !ok || got != v {
-			return false
-		}
-	}
-	if c.JobName != "" && (re == nil || !re.MatchString(j.Name)) {
-		return false
-	}
-	if len(c.RunAs) > 0 && !contains(c.RunAs, j.RunAs) && !contains(c.RunAs, j.Creator) {
-		return false
-	}
-	if len(c.Workspaces) > 0 && !contains(c.Workspaces, j.Workspace) {
-		return false
-	}
-	return true
-}
-
-func contains(list []string, v string) bool {
-	if v == "" {
-		return false
-	}
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
+func (m teamMatcher) owner(j Job) string { return m.m.Team(matchJob(j)) }
 
 // selectJobs returns the jobs an SLA's selector picks.
 func selectJobs(sel spec.JobSelector, js []Job, m teamMatcher) []Job {
-	var re *regexp.Regexp
-	if sel.NameRegex != "" {
-		re, _ = regexp.Compile(sel.NameRegex) // validated by spec.Load
+	s, err := model.CompileSelector(sel)
+	if err != nil {
+		return nil // validated by spec.Load
 	}
 	var out []Job
 	for _, j := range js {
-		var ok bool
-		switch {
-		case len(sel.Names) > 0:
-			ok = contains(sel.Names, j.Name)
-		case sel.NameRegex != "":
-			ok = re != nil && re.MatchString(j.Name)
-		case len(sel.JobIDs) > 0:
-			ok = contains(sel.JobIDs, strconv.FormatInt(j.ID, 10))
-		case len(sel.Tags) > 0:
-			ok = matches(spec.Match{Tags: sel.Tags}, nil, j)
-		case sel.Team != "":
-			ok = m.owner(j) == sel.Team
-		}
-		if ok {
+		mj := matchJob(j)
+		if s.Selects(mj, m.m.Team(mj)) {
 			out = append(out, j)
 		}
 	}
