@@ -37,6 +37,18 @@ const (
 	allPurpose
 )
 
+// taskTarget is what a serverless job's tasks drive: themselves, a pipeline
+// update (usage billed to the pipeline, with dlt_update_id) or a SQL
+// warehouse (usage billed to the warehouse), so the cost attribution of
+// pipeline and warehouse tasks has data.
+type taskTarget int
+
+const (
+	ownCompute taskTarget = iota
+	pipelineTask
+	warehouseTask
+)
+
 // role marks a job an incident will use; such jobs get no random noise, so
 // the incident is the only thing unusual about them.
 type role int
@@ -89,6 +101,7 @@ type job struct {
 	setup        time.Duration
 	timeout      time.Duration
 	compute      computeKind
+	runsOn       taskTarget // pipelineTask and warehouseTask jobs are serverless jobs billed elsewhere
 	ap           *sharedCluster
 	node         nodeType
 	workers      int
@@ -598,6 +611,17 @@ func (g *gen) planCompute() {
 			j.compute = allPurpose
 		case r.Float64() < 0.25:
 			j.compute = serverless
+		}
+		// Some serverless jobs of teams without a budget run a pipeline task
+		// or SQL tasks instead (chosen by index, not by the random stream, so
+		// every other job stays as it was).
+		if j.compute == serverless && j.noisy() && !j.budget && !j.reused {
+			switch j.idx % 10 {
+			case 3:
+				j.runsOn = pipelineTask
+			case 7:
+				j.runsOn = warehouseTask
+			}
 		}
 		j.node = nodeTypes[r.IntN(4)]
 		j.workers = 2 + r.IntN(7)
