@@ -601,6 +601,7 @@ func (g *gen) planCompute() {
 	if eligibleAP > 0 {
 		pAP = min(0.5, 0.1*float64(len(g.jobs))/float64(eligibleAP))
 	}
+	nServerless := 0
 	for _, j := range g.jobs {
 		r := g.rng
 		j.compute = jobCluster
@@ -612,14 +613,17 @@ func (g *gen) planCompute() {
 		case r.Float64() < 0.25:
 			j.compute = serverless
 		}
-		// Some serverless jobs of teams without a budget run a pipeline task
-		// or SQL tasks instead (chosen by index, not by the random stream, so
-		// every other job stays as it was).
-		if j.compute == serverless && j.noisy() && !j.budget && !j.reused {
-			switch j.idx % 10 {
-			case 3:
+		// Some serverless jobs run a pipeline task or SQL tasks instead
+		// (chosen by count, not by the random stream, so every other job
+		// stays as it was). Each has its own pipeline or warehouse, whose cost
+		// dbmon attributes back to the job alone, so the budget pass, which
+		// prices the job's own usage, stays exact.
+		if j.compute == serverless && !j.reused {
+			nServerless++
+			switch {
+			case nServerless%3 == 1:
 				j.runsOn = pipelineTask
-			case 7:
+			case nServerless%3 == 2:
 				j.runsOn = warehouseTask
 			}
 		}

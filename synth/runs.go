@@ -425,8 +425,8 @@ func (g *gen) attemptHours(j *job, a *attempt, f func(h time.Time, dbu float64))
 	}
 }
 
-// warehouseID is the SQL warehouse of the job's workspace.
-func (j *job) warehouseID() string { return fmt.Sprintf("wh%04d", j.ws) }
+// warehouseID is the SQL warehouse a warehouseTask job's tasks run on.
+func (j *job) warehouseID() string { return "wh-" + j.jobID }
 
 // pipelineID is the pipeline a pipelineTask job's task refreshes.
 func (j *job) pipelineID() string { return "pl-" + j.jobID }
