@@ -11,7 +11,7 @@ CREATE OR REFRESH MATERIALIZED VIEW cluster_efficiency (
   avg_cpu_percent DOUBLE COMMENT 'Mean CPU (user + system) over the day\'s node records.',
   up_minutes DOUBLE COMMENT 'Minutes the cluster was up.',
   idle_minutes DOUBLE COMMENT 'Minutes the cluster-average CPU was below alerts.cluster_idle.max_cpu_percent.',
-  cost_net DOUBLE COMMENT 'Cost after the spec\'s contract and per-SKU discounts.',
+  cost_net DOUBLE COMMENT 'Cost after the spec\'s contract and per-SKU discounts, in pricing.currency.',
   potential_savings DOUBLE COMMENT 'cost_net * idle_minutes / up_minutes: what the idle time cost.'
 )
 CLUSTER BY (usage_date)
