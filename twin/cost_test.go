@@ -10,6 +10,7 @@ package twin_test
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/dbmon/dbmon/generator"
@@ -258,6 +259,9 @@ func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 
 func TestCost_Reconcile(t *testing.T) {
 	rec := reconcileFixture(t, costSpec)
+	var out strings.Builder
+	rec.Print(&out)
+	t.Log(out.String()) // go test -v -run TestCost_Reconcile shows the report
 	// The bill: 7 + 3 + 5 (c1) + 1.5 (DLT) + 1.5 (SQL) + 0.5 = 18.5 USD.
 	if !near(rec.UsageCostList, 18.5) || !near(rec.AllocatedCostList, 18.5) || !near(rec.ByWorkspaceCostList, 18.5) {
 		t.Errorf("totals: usage %v allocated %v by workspace %v, want 18.5 each", rec.UsageCostList, rec.AllocatedCostList, rec.ByWorkspaceCostList)
