@@ -76,7 +76,7 @@ SELECT
   coalesce(j.team, 'unassigned') AS team,
   r.start_time,
   r.end_time,
-  CAST(from_utc_timestamp(r.start_time, '${dbmon.timezone}') AS DATE) AS run_date,
+  date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(r.start_time, '${dbmon.timezone}')) / 86400) AS INT)) AS run_date,
   CAST(r.duration_seconds AS BIGINT) AS duration_seconds,
   f.result_state,
   coalesce(f.result_state = 'SUCCEEDED', FALSE) AS is_success,
@@ -99,4 +99,4 @@ LEFT JOIN run_cost c
   ON c.workspace_id = r.workspace_id AND c.job_id = r.job_id AND c.run_id = r.run_id
 LEFT JOIN failed_attempts a
   ON a.workspace_id = r.workspace_id AND a.job_id = r.job_id AND a.run_id = r.run_id
-WHERE r.start_time >= date_sub(current_date(), ${dbmon.retention.detail_days})
+WHERE r.start_time >= timestamp_seconds(CAST(unix_date(date_sub(date_from_unix_date(CAST(floor(unix_seconds(current_timestamp()) / 86400) AS INT)), ${dbmon.retention.detail_days})) AS BIGINT) * 86400)

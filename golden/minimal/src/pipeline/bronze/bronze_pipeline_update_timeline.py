@@ -11,6 +11,11 @@ from pyspark import pipelines as dp
 from pyspark.sql import functions as F
 
 DETAIL_DAYS = int(spark.conf.get("dbmon.retention.detail_days"))
+# The detail window starts at UTC midnight DETAIL_DAYS days ago, as in the
+# pipeline's SQL, whatever the session time zone (current_date() and a DATE
+# cast to TIMESTAMP would depend on it).
+CUTOFF_DATE = "date_sub(date_from_unix_date(CAST(floor(unix_seconds(current_timestamp()) / 86400) AS INT)), {})".format(DETAIL_DAYS)
+CUTOFF = "timestamp_seconds(CAST(unix_date({}) AS BIGINT) * 86400)".format(CUTOFF_DATE)
 WORKSPACE_IDS = [w for w in spark.conf.get("dbmon.workspace_ids", "").split(",") if w]
 
 
@@ -27,7 +32,7 @@ def bronze_pipeline_update_timeline():
         spark.readStream.option("skipChangeCommits", "true")
         .table("system.lakeflow.pipeline_update_timeline")
     )
-    df = df.where(F.col("period_start_time") >= F.date_sub(F.current_date(), DETAIL_DAYS).cast("timestamp"))
+    df = df.where(F.col("period_start_time") >= F.expr(CUTOFF))
     if WORKSPACE_IDS:
         df = df.where(F.col("workspace_id").isin(WORKSPACE_IDS))
     return df

@@ -63,7 +63,7 @@ run_slices AS (
   FROM bronze_job_run_timeline
 ),
 run_hours AS (
-  SELECT workspace_id, job_id, run_id, attempt_no, date_trunc('HOUR', period_start_time) AS hour,
+  SELECT workspace_id, job_id, run_id, attempt_no, timestamp_seconds(floor(unix_seconds(period_start_time) / 3600) * 3600) AS hour,
     sum((unix_timestamp(period_end_time) - unix_timestamp(period_start_time))) AS seconds
   FROM run_slices
   GROUP BY ALL
@@ -104,7 +104,7 @@ task_compute AS (
   WHERE c.warehouse_id IS NOT NULL
 ),
 task_hours AS (
-  SELECT k.workspace_id, k.compute_id, date_trunc('HOUR', k.period_start_time) AS hour,
+  SELECT k.workspace_id, k.compute_id, timestamp_seconds(floor(unix_seconds(k.period_start_time) / 3600) * 3600) AS hour,
     k.job_id, k.job_run_id AS run_id, a.attempt_no,
     sum((unix_timestamp(k.period_end_time) - unix_timestamp(k.period_start_time))) AS seconds
   FROM task_compute k
@@ -129,7 +129,7 @@ classified AS (
     b.usage_date,
     b.usage_start_time,
     b.usage_end_time,
-    date_trunc('HOUR', b.usage_start_time) AS hour,
+    timestamp_seconds(floor(unix_seconds(b.usage_start_time) / 3600) * 3600) AS hour,
     b.sku_name,
     b.record_type,
     b.cluster_id,

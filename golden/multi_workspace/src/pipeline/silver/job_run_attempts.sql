@@ -70,4 +70,4 @@ SELECT
 FROM attempts a
 LEFT JOIN attempt_cost c
   ON c.workspace_id = a.workspace_id AND c.job_id = a.job_id AND c.run_id = a.run_id AND c.attempt_no = a.attempt_no
-WHERE a.start_time >= date_sub(current_date(), ${dbmon.retention.detail_days})
+WHERE a.start_time >= timestamp_seconds(CAST(unix_date(date_sub(date_from_unix_date(CAST(floor(unix_seconds(current_timestamp()) / 86400) AS INT)), ${dbmon.retention.detail_days})) AS BIGINT) * 86400)
