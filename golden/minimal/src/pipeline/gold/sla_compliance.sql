@@ -10,11 +10,12 @@ CREATE OR REFRESH MATERIALIZED VIEW sla_compliance (
   job_name STRING COMMENT 'Job name from its latest definition.',
   team STRING COMMENT 'Owning team from the spec\'s ordered team rules; never NULL (unmatched jobs get unassigned_team).',
   period_date DATE COMMENT 'Local date (spec timezone) checked.',
-  deadline_met BOOLEAN COMMENT 'A successful run ended by the deadline that day; NULL when the SLA has no deadline, the day is not listed, or the deadline is still ahead.',
-  duration_met BOOLEAN COMMENT 'Every run started that day finished within max_duration; NULL without max_duration or runs.',
+  deadline_met BOOLEAN COMMENT 'A successful run ended by the deadline that day; FALSE once the deadline plus grace has passed and job data newer than the deadline has arrived without one; NULL when the SLA has no deadline, the day is not listed, or the miss cannot be told yet.',
+  duration_met BOOLEAN COMMENT 'Every run started that day stayed within max_duration: its first attempt (start to first terminal state; repairs not added), or its time so far while in progress; NULL without max_duration or runs.',
   success_rate_met BOOLEAN COMMENT 'Success rate over window_days ending that day reached min_success_rate; NULL without the check or finished runs.',
   success_rate DOUBLE COMMENT 'Success rate, percent (0-100), over the window.',
-  met BOOLEAN COMMENT 'No defined check failed.',
+  met BOOLEAN COMMENT 'No applicable check failed; NULL when no check applied that day (so KPIs over met skip the day).',
+  breach_epoch BIGINT COMMENT 'When the breach could first be known, in local wall-clock seconds since 1970-01-01 00:00: the deadline plus grace, the start of the run plus max_duration, or the end of the local day for the success rate (the earliest failed check); NULL when met.',
   breach_reason STRING COMMENT 'Failed checks, comma-separated (deadline, max_duration, min_success_rate); NULL when met.'
 )
 CLUSTER BY (period_date)
@@ -22,23 +23,56 @@ COMMENT 'Per SLA, job and local day: which of the SLA\'s checks held. Grain: one
 AS
 -- One row per SLA, selected job and local day of the detail window. The SLAs
 -- are rows (config_slas and its child tables), so this one statement checks
--- every SLA. A check the SLA does not define is NULL and does not count; met
--- is false when any defined check failed.
+-- every SLA. A check the SLA does not define (or that cannot be told yet) is
+-- NULL and does not count; met is false when any check failed, NULL when no
+-- check applied. breach_epoch is when a breach could first be known (local
+-- wall-clock seconds since 1970, as local_seconds), so the
+-- sla_breach alerts report each breach once.
 WITH days AS (
-  SELECT explode(sequence(date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.detail_days} - 1), date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)))) AS period_date
+  SELECT d AS period_date
+  FROM (SELECT explode(sequence(DATE '2020-01-01', DATE '2099-12-31')) AS d) calendar
+  WHERE d BETWEEN date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.detail_days} - 1) AND date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT))
+),
+-- (day, deadline, grace) triples whose deadline plus grace has passed. The
+-- clock stands in WHERE clauses only, so the view can refresh incrementally.
+deadlines_passed AS (
+  SELECT d.period_date, s.deadline_minutes, s.grace_seconds
+  FROM days d
+  CROSS JOIN (SELECT DISTINCT deadline_minutes, grace_seconds FROM config_slas WHERE deadline_minutes IS NOT NULL) s
+  WHERE unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) >= CAST(unix_date(d.period_date) AS BIGINT) * 86400 + s.deadline_minutes * 60 + s.grace_seconds
+),
+-- max_duration is checked on a run's first attempt: from its start to its
+-- first terminal timeline row (a repair does not add to it); a run with no
+-- terminal row yet counts the time since its start, so a hung run breaches
+-- while it runs.
+first_terminal AS (
+  SELECT workspace_id, job_id, run_id, min(period_end_time) AS first_end
+  FROM bronze_job_run_timeline
+  WHERE result_state IS NOT NULL
+  GROUP BY workspace_id, job_id, run_id
 ),
 runs AS (
   SELECT
-    workspace_id,
-    job_id,
-    run_date,
-    is_success,
-    result_state IS NOT NULL AS finished,
-    duration_seconds,
-    date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(end_time, '${dbmon.timezone}')) / 86400) AS INT)) AS end_date,
+    r.workspace_id,
+    r.job_id,
+    r.run_date,
+    r.is_success,
+    r.result_state IS NOT NULL AS finished,
+    unix_seconds(from_utc_timestamp(r.start_time, '${dbmon.timezone}')) AS start_epoch,
+    r.start_time,
+    -- NULL while the first attempt runs; over_duration compares its age with the clock in WHERE
+    unix_timestamp(t.first_end) - unix_timestamp(r.start_time) AS attempt_seconds,
+    date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(r.end_time, '${dbmon.timezone}')) / 86400) AS INT)) AS end_date,
     -- seconds after local midnight at which the run ended
-    (unix_seconds(from_utc_timestamp(end_time, '${dbmon.timezone}')) % 86400) AS end_second
-  FROM job_runs_enriched
+    (unix_seconds(from_utc_timestamp(r.end_time, '${dbmon.timezone}')) % 86400) AS end_second
+  FROM job_runs_enriched r
+  LEFT JOIN first_terminal t ON t.workspace_id = r.workspace_id AND t.job_id = r.job_id AND t.run_id = r.run_id
+),
+-- The newest job data: a deadline is not declared missed before rows from
+-- after it have arrived (a late timeline row is not a missed run). Local
+-- wall-clock seconds, as every deadline here.
+freshness AS (
+  SELECT max(unix_seconds(from_utc_timestamp(end_time, '${dbmon.timezone}'))) AS newest_local FROM job_runs_enriched
 ),
 -- A job is checked from its first run in the window on: days before it
 -- existed (or before the monitor's history begins) are not breaches. A job
@@ -56,7 +90,7 @@ daily AS (
     run_date,
     count_if(finished) AS finished,
     count_if(is_success) AS succeeded,
-    max(CASE WHEN finished THEN duration_seconds END) AS max_duration
+    count(*) AS started
   FROM runs
   WHERE run_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.detail_days} - 1)
   GROUP BY workspace_id, job_id, run_date
@@ -112,6 +146,7 @@ sla_days AS (
     s.max_duration_seconds,
     s.min_success_rate,
     s.window_days,
+    s.grace_seconds,
     j.workspace_id,
     j.job_id,
     j.job_name,
@@ -141,6 +176,18 @@ windows AS (
     AND w.run_date BETWEEN date_sub(x.period_date, x.window_days - 1) AND x.period_date
   GROUP BY x.sla_name, x.workspace_id, x.job_id, x.period_date
 ),
+-- The first moment a run of the day was over max_duration.
+over_duration AS (
+  SELECT x.sla_name, x.workspace_id, x.job_id, x.period_date, min(r.start_epoch + x.max_duration_seconds) AS over_epoch
+  FROM sla_days x
+  JOIN runs r
+    ON r.workspace_id = x.workspace_id AND r.job_id = x.job_id AND r.run_date = x.period_date
+  WHERE x.max_duration_seconds IS NOT NULL
+    AND (r.attempt_seconds > x.max_duration_seconds
+      OR (r.attempt_seconds IS NULL
+        AND unix_timestamp(current_timestamp()) - unix_timestamp(r.start_time) > x.max_duration_seconds))
+  GROUP BY x.sla_name, x.workspace_id, x.job_id, x.period_date
+),
 checks AS (
   SELECT
     x.sla_name,
@@ -150,17 +197,23 @@ checks AS (
     x.job_name,
     x.team,
     x.period_date,
-    -- deadline: minutes after local midnight, on the days of config_sla_days
+    -- the deadline as unix seconds: local midnight of the day plus deadline_minutes
+    CAST(unix_date(x.period_date) AS BIGINT) * 86400 + x.deadline_minutes * 60 AS deadline_epoch,
+    x.grace_seconds,
+    od.over_epoch,
+    -- deadline: minutes after local midnight, on the days of config_sla_days;
+    -- missed once the deadline plus grace has passed and job data from after
+    -- the deadline has arrived
     CASE
       WHEN x.deadline_minutes IS NULL OR sd.day_of_week IS NULL THEN CAST(NULL AS BOOLEAN)
       WHEN fs.first_success_second <= x.deadline_minutes * 60 THEN TRUE
-      WHEN x.period_date < date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)) THEN FALSE
-      WHEN (unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) % 86400) >= x.deadline_minutes * 60 THEN FALSE
+      WHEN dp.period_date IS NOT NULL
+        AND fr.newest_local >= CAST(unix_date(x.period_date) AS BIGINT) * 86400 + x.deadline_minutes * 60 THEN FALSE
       ELSE CAST(NULL AS BOOLEAN)
     END AS deadline_met,
     CASE
-      WHEN x.max_duration_seconds IS NULL OR dd.max_duration IS NULL THEN CAST(NULL AS BOOLEAN)
-      ELSE dd.max_duration <= x.max_duration_seconds
+      WHEN x.max_duration_seconds IS NULL OR coalesce(dd.started, 0) = 0 THEN CAST(NULL AS BOOLEAN)
+      ELSE od.over_epoch IS NULL
     END AS duration_met,
     CASE
       WHEN x.min_success_rate IS NULL OR w.window_finished = 0 THEN CAST(NULL AS BOOLEAN)
@@ -177,6 +230,13 @@ checks AS (
     ON fs.workspace_id = x.workspace_id AND fs.job_id = x.job_id AND fs.end_date = x.period_date
   LEFT JOIN config_sla_days sd
     ON sd.sla_name = x.sla_name AND sd.day_of_week = dayofweek(x.period_date)
+  LEFT JOIN over_duration od
+    ON od.sla_name = x.sla_name AND od.workspace_id = x.workspace_id AND od.job_id = x.job_id
+    AND od.period_date = x.period_date
+  LEFT JOIN deadlines_passed dp
+    ON dp.period_date = x.period_date AND dp.deadline_minutes = x.deadline_minutes
+    AND dp.grace_seconds = x.grace_seconds
+  CROSS JOIN freshness fr
 )
 SELECT
   sla_name,
@@ -190,7 +250,16 @@ SELECT
   duration_met,
   success_rate_met,
   success_rate,
-  coalesce(deadline_met, TRUE) AND coalesce(duration_met, TRUE) AND coalesce(success_rate_met, TRUE) AS met,
+  CASE
+    WHEN deadline_met IS NULL AND duration_met IS NULL AND success_rate_met IS NULL THEN CAST(NULL AS BOOLEAN)
+    ELSE coalesce(deadline_met, TRUE) AND coalesce(duration_met, TRUE) AND coalesce(success_rate_met, TRUE)
+  END AS met,
+  -- the earliest failed check's moment: deadline plus grace, the start of the
+  -- run plus max_duration, the end of the local day for the success rate
+  CAST(least(
+    CASE WHEN NOT deadline_met THEN deadline_epoch + grace_seconds END,
+    CASE WHEN NOT duration_met THEN over_epoch END,
+    CASE WHEN NOT success_rate_met THEN (CAST(unix_date(period_date) AS BIGINT) + 1) * 86400 END) AS BIGINT) AS breach_epoch,
   nullif(concat_ws(',',
     CASE WHEN NOT deadline_met THEN 'deadline' END,
     CASE WHEN NOT duration_met THEN 'max_duration' END,
