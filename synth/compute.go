@@ -113,6 +113,8 @@ func (g *gen) planPrices() {
 		"PREMIUM_JOBS_COMPUTE":                        {{long, change, 0.28}, {change, time.Time{}, 0.30}},
 		"PREMIUM_JOBS_SERVERLESS_COMPUTE_" + g.region: {{long, time.Time{}, 0.45}},
 		"PREMIUM_ALL_PURPOSE_COMPUTE":                 {{long, time.Time{}, 0.55}},
+		"PREMIUM_DLT_CORE_COMPUTE":                    {{long, time.Time{}, 0.30}},
+		"PREMIUM_SQL_PRO_COMPUTE":                     {{long, time.Time{}, 0.55}},
 	}
 }
 

@@ -105,11 +105,38 @@ func newView(d *dataset) *view {
 		}
 		v.prices[row[3].(string)] = append(v.prices[row[3].(string)], p)
 	}
+	// Pipeline usage belongs to the job run that started the update
+	// (trigger_details.job_task); warehouse usage to the job whose tasks ran
+	// on the warehouse in that hour (each synthetic warehouse has one job).
+	updateJob := map[[2]string]string{}
+	for _, row := range d.c.rows[tPipelineUpdates] {
+		td, _ := row[col(tPipelineUpdates, "trigger_details")].(map[string]any)
+		jt, _ := td["job_task"].(map[string]any)
+		job, _ := jt["job_id"].(string)
+		updateJob[[2]string{row[1].(string), row[col(tPipelineUpdates, "update_id")].(string)}] = job
+	}
+	type wsHour struct {
+		ws, warehouse string
+		hour          time.Time
+	}
+	warehouseJob := map[wsHour]string{}
+	for _, row := range d.c.rows[tTaskTimline] {
+		start := row[col(tTaskTimline, "period_start_time")].(time.Time)
+		for _, c := range row[col(tTaskTimline, "compute_ids")].([]string) {
+			warehouseJob[wsHour{row[1].(string), c, start.Truncate(time.Hour)}] = row[2].(string)
+		}
+	}
 	for _, row := range d.c.rows[tUsage] {
 		meta := row[col(tUsage, "usage_metadata")].(map[string]any)
 		u := usageInfo{ws: row[1].(string), sku: row[3].(string), start: row[5].(time.Time), qty: row[10].(float64)}
 		u.job, _ = meta["job_id"].(string)
 		u.cluster, _ = meta["cluster_id"].(string)
+		if upd, ok := meta["dlt_update_id"].(string); ok && u.job == "" {
+			u.job = updateJob[[2]string{u.ws, upd}]
+		}
+		if w, ok := meta["warehouse_id"].(string); ok && u.job == "" {
+			u.job = warehouseJob[wsHour{u.ws, w, u.start}]
+		}
 		v.usage = append(v.usage, u)
 	}
 	return v

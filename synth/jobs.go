@@ -37,6 +37,18 @@ const (
 	allPurpose
 )
 
+// taskTarget is what a serverless job's tasks drive: themselves, a pipeline
+// update (usage billed to the pipeline, with dlt_update_id) or a SQL
+// warehouse (usage billed to the warehouse), so the cost attribution of
+// pipeline and warehouse tasks has data.
+type taskTarget int
+
+const (
+	ownCompute taskTarget = iota
+	pipelineTask
+	warehouseTask
+)
+
 // role marks a job an incident will use; such jobs get no random noise, so
 // the incident is the only thing unusual about them.
 type role int
@@ -89,6 +101,7 @@ type job struct {
 	setup        time.Duration
 	timeout      time.Duration
 	compute      computeKind
+	runsOn       taskTarget // pipelineTask and warehouseTask jobs are serverless jobs billed elsewhere
 	ap           *sharedCluster
 	node         nodeType
 	workers      int
@@ -588,6 +601,7 @@ func (g *gen) planCompute() {
 	if eligibleAP > 0 {
 		pAP = min(0.5, 0.1*float64(len(g.jobs))/float64(eligibleAP))
 	}
+	nServerless := 0
 	for _, j := range g.jobs {
 		r := g.rng
 		j.compute = jobCluster
@@ -598,6 +612,20 @@ func (g *gen) planCompute() {
 			j.compute = allPurpose
 		case r.Float64() < 0.25:
 			j.compute = serverless
+		}
+		// Some serverless jobs run a pipeline task or SQL tasks instead
+		// (chosen by count, not by the random stream, so every other job
+		// stays as it was). Each has its own pipeline or warehouse, whose cost
+		// dbmon attributes back to the job alone, so the budget pass, which
+		// prices the job's own usage, stays exact.
+		if j.compute == serverless && !j.reused {
+			nServerless++
+			switch {
+			case nServerless%3 == 1:
+				j.runsOn = pipelineTask
+			case nServerless%3 == 2:
+				j.runsOn = warehouseTask
+			}
 		}
 		j.node = nodeTypes[r.IntN(4)]
 		j.workers = 2 + r.IntN(7)

@@ -332,6 +332,13 @@ func (g *gen) emitRun(j *job, rn *run, seq *int) {
 			ids = []string{cluster}
 			comp = []map[string]any{{"type": "CLASSIC", "cluster_id": cluster, "warehouse_id": nil}}
 		}
+		if j.runsOn == warehouseTask {
+			ids = []string{j.warehouseID()}
+			comp = []map[string]any{{"type": "WAREHOUSE", "cluster_id": nil, "warehouse_id": j.warehouseID()}}
+		}
+		if j.runsOn == pipelineTask {
+			g.emitPipelineUpdate(j, id, ai, a.start, end, done, a.state)
+		}
 		hourSlices(a.start, end, func(s, e time.Time, last bool) {
 			var state, code, ttype, setup, queue, total, cleanup, exec any
 			if last && done {
@@ -402,6 +409,12 @@ func (j *job) paramsValue() any {
 }
 
 func (j *job) sku(g *gen) string {
+	switch j.runsOn {
+	case pipelineTask:
+		return "PREMIUM_DLT_CORE_COMPUTE"
+	case warehouseTask:
+		return "PREMIUM_SQL_PRO_COMPUTE"
+	}
 	if j.compute == serverless {
 		return "PREMIUM_JOBS_SERVERLESS_COMPUTE_" + g.region
 	}
@@ -422,18 +435,59 @@ func (g *gen) attemptHours(j *job, a *attempt, f func(h time.Time, dbu float64))
 	}
 }
 
+// warehouseID is the SQL warehouse a warehouseTask job's tasks run on.
+func (j *job) warehouseID() string { return "wh-" + j.jobID }
+
+// pipelineID is the pipeline a pipelineTask job's task refreshes.
+func (j *job) pipelineID() string { return "pl-" + j.jobID }
+
+// updateID is the pipeline update of attempt ai of a run.
+func updateID(runID string, ai int) string { return fmt.Sprintf("%s-u%d", runID, ai) }
+
+// emitPipelineUpdate writes the pipeline update that attempt ai of a
+// pipelineTask job's run started, sliced hourly like the job timelines.
+func (g *gen) emitPipelineUpdate(j *job, runID string, ai int, start, end time.Time, done bool, state string) {
+	ws, upd := j.box.ws, updateID(runID, ai)
+	trigger := map[string]any{"job_task": map[string]any{"job_id": j.jobID, "job_run_id": runID}}
+	hourSlices(start, end, func(s, e time.Time, last bool) {
+		var result any
+		if last && done {
+			result = "COMPLETED"
+			if state != "SUCCEEDED" {
+				result = "FAILED"
+			}
+		}
+		g.emit(tPipelineUpdates, []any{accountID, ws, j.pipelineID(), upd, "REFRESH", nil, nil, "JOB_TASK", trigger,
+			result, s, e})
+	})
+}
+
 func (g *gen) emitRunUsage(j *job, rn *run, a *attempt, cluster, runID string) {
 	var meta map[string]any
 	features := featuresJobs
-	if j.compute == serverless {
+	origin := "JOBS"
+	switch {
+	case j.runsOn == pipelineTask:
+		ai := 0
+		for i := range rn.attempts {
+			if &rn.attempts[i] == a {
+				ai = i
+			}
+		}
+		meta = usageMeta("dlt_pipeline_id", j.pipelineID(), "dlt_update_id", updateID(runID, ai))
+		features, origin = featuresServerless, "DLT"
+	case j.runsOn == warehouseTask:
+		meta = usageMeta("warehouse_id", j.warehouseID())
+		features, origin = featuresServerless, "SQL"
+	case j.compute == serverless:
 		meta = usageMeta("job_id", j.jobID, "job_run_id", runID, "job_name", rn.name)
 		features = featuresServerless
-	} else {
+	default:
 		meta = usageMeta("cluster_id", cluster, "job_id", j.jobID, "job_run_id", runID,
 			"node_type", j.node.name, "job_name", rn.name)
 	}
 	g.attemptHours(j, a, func(h time.Time, dbu float64) {
-		g.usage(j.box.ws, j.box.sku, h, dbu, j.tags, meta, j.idMeta, features, "JOBS")
+		g.usage(j.box.ws, j.box.sku, h, dbu, j.tags, meta, j.idMeta, features, origin)
 	})
 }
 

@@ -66,6 +66,8 @@ const (
 	tClusters    = "system.compute.clusters"
 	tNodes       = "system.compute.node_timeline"
 	tWorkspaces  = "system.access.workspaces_latest"
+
+	tPipelineUpdates = "system.lakeflow.pipeline_update_timeline"
 )
 
 // Incident kinds in the order they are returned.

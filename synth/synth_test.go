@@ -575,13 +575,13 @@ func TestRowTypes(t *testing.T) {
 		for _, e := range d.c.errs {
 			t.Error(e)
 		}
-		for _, table := range []string{tJobs, tJobTasks, tRunTimeline, tTaskTimline, tUsage, tPrices, tClusters, tNodes, tWorkspaces} {
+		for _, table := range []string{tJobs, tJobTasks, tRunTimeline, tTaskTimline, tUsage, tPrices, tClusters, tNodes, tWorkspaces, tPipelineUpdates} {
 			if d.c.counts[table] == 0 {
 				t.Errorf("no rows for %s", table)
 			}
 		}
-		if len(d.c.counts) != 9 {
-			t.Errorf("rows for %d tables, want 9: %v", len(d.c.counts), d.c.counts)
+		if len(d.c.counts) != 10 {
+			t.Errorf("rows for %d tables, want 10: %v", len(d.c.counts), d.c.counts)
 		}
 	}
 }

@@ -118,7 +118,11 @@ func nullFloat(n sql.NullFloat64) *float64 {
 
 // Export writes every silver and gold table as CSV with a header, sorted by
 // its key, plus kpis.json. Doubles are rounded to 6 decimals: DuckDB sums in
-// parallel, and the last bits of a float sum depend on the order.
+// parallel, and the last bits of a float sum depend on the order. They are
+// rounded to 9 decimals first, so that order noise (around 1e-15 relative)
+// cannot tip a value lying exactly on a 6-decimal half (7.6680625, common
+// with list prices of few digits) one way in one run and the other way in
+// the next.
 func (e *Engine) Export(dir string, b *model.Bundle) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -129,7 +133,7 @@ func (e *Engine) Export(dir string, b *model.Bundle) error {
 			cols[i] = `"` + c.Name + `"`
 			switch c.Type {
 			case "DOUBLE":
-				cols[i] = `round("` + c.Name + `", 6) AS "` + c.Name + `"`
+				cols[i] = `round(round("` + c.Name + `", 9), 6) AS "` + c.Name + `"`
 			case "TIMESTAMP": // UTC wall clock, whatever the session zone
 				cols[i] = `timezone('UTC', "` + c.Name + `") AS "` + c.Name + `"`
 			}

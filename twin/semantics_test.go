@@ -398,10 +398,10 @@ func TestSemantics_Repairs(t *testing.T) {
 		"failed_runs", "success_rate", "avg_duration_seconds", "p95_duration_seconds", "repairs"}
 	expectRows(t, e, "job_summary_daily", sumCols, "", []R{
 		{"run_date": day("2026-11-25"), "workspace_id": "100", "team": "unassigned", "job_id": "1", "job_name": "etl",
-			"total_runs": 3, "successful_runs": 2, "failed_runs": 1, "success_rate": 2.0 / 3.0,
+			"total_runs": 3, "successful_runs": 2, "failed_runs": 1, "success_rate": 200.0 / 3.0,
 			"avg_duration_seconds": 2800.0, "p95_duration_seconds": 4560.0, "repairs": 2},
 		{"run_date": day("2026-11-26"), "workspace_id": "100", "team": "unassigned", "job_id": "1", "job_name": "etl",
-			"total_runs": 1, "successful_runs": 1, "failed_runs": 0, "success_rate": 1.0,
+			"total_runs": 1, "successful_runs": 1, "failed_runs": 0, "success_rate": 100.0,
 			"avg_duration_seconds": 1800.0, "p95_duration_seconds": 1800.0, "repairs": 0},
 	})
 }
@@ -606,7 +606,7 @@ func TestSemantics_AllPurposeApportioned(t *testing.T) {
 		{"usage_date": day("2026-11-25"), "workspace_id": "100", "team": "tb", "job_id": "2", "sku_name": sku,
 			"dbus": 2.5, "cost_list": 1.25, "cost_net": 1.25, "allocation_method": "apportioned"},
 		{"usage_date": day("2026-11-25"), "workspace_id": "100", "team": "unassigned", "job_id": nil, "sku_name": sku,
-			"dbus": 4.0, "cost_list": 2.0, "cost_net": 2.0, "allocation_method": "direct"},
+			"dbus": 4.0, "cost_list": 2.0, "cost_net": 2.0, "allocation_method": "unattributed"},
 	})
 }
 

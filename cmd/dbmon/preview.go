@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,6 +30,7 @@ type previewOptions struct {
 	clean     bool
 	html      string
 	replay    int
+	reconcile bool
 }
 
 func newPreviewCmd() *cobra.Command {
@@ -53,6 +55,12 @@ data, incidents.json. --html FILE writes one self-contained HTML file: every
 page and widget of the dashboards computed on the twin, the alerts that would
 fire, SLA compliance and the KPIs against their targets (and, with --replay,
 the notification timeline).
+
+--reconcile adds the cost reconciliation: the bill (usage x list prices from
+bronze) beside the totals of cost_allocated and cost_by_workspace, the share
+of each allocation method, and each job's cost beside Databricks' published
+job-cost query with the cause of every difference; with --export it also
+writes reconcile.json. A total that differs from the bill by a cent fails.
 
 --replay DAYS runs the deployed system over the DAYS days ending at --as-of:
 source rows become visible as late as Databricks delivers them (billing up to
@@ -81,6 +89,7 @@ day the alerts cost; with --export it also writes notifications.json.`,
 	f.BoolVar(&o.clean, "clean", false, "synthetic: inject no incidents")
 	f.StringVar(&o.html, "html", "", "write the dashboards and results as one self-contained HTML file")
 	f.IntVar(&o.replay, "replay", 0, "replay the alerts over this many days ending at --as-of")
+	f.BoolVar(&o.reconcile, "reconcile", false, "reconcile cost with the bill and Databricks' job-cost query (reconcile.json with --export)")
 	return cmd
 }
 
@@ -153,6 +162,22 @@ func runPreview(ctx context.Context, stdout, stderr io.Writer, path string, o pr
 			return err
 		}
 		fmt.Fprintf(stdout, "\nWrote %s\n", o.html)
+	}
+	if !o.reconcile {
+		return nil
+	}
+	rec, err := r.Reconcile()
+	if err != nil {
+		return err
+	}
+	rec.Print(stdout)
+	if o.export != "" {
+		if err := rec.Export(o.export); err != nil {
+			return err
+		}
+	}
+	if len(rec.Failures) > 0 {
+		return fmt.Errorf("cost does not reconcile: %s", strings.Join(rec.Failures, "; "))
 	}
 	return nil
 }

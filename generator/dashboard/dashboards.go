@@ -1,6 +1,7 @@
 package dashboard
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -150,6 +151,11 @@ func costAnalysis(d *builder) {
 	d.counter("net_cost", "Net cost", cost, axis{field: sum("cost_net"), display: "Net", format: money}, nil, 2, 3)
 	d.counter("list_cost", "List cost", cost, axis{field: sum("cost_list"), display: "List", format: money}, nil, 2, 3)
 	d.counter("dbus", "DBUs", cost, axis{field: sum("dbus"), display: "DBUs", format: count}, nil, 2, 3)
+	// Which currency and rate the amounts are in (issue 13): list prices are
+	// USD and the pipeline converts them.
+	p := d.b.Monitor.Pricing
+	d.text("pricing_basis", fmt.Sprintf("Amounts in %s: USD list prices (system.billing.list_prices) x %s %s per USD (pricing.exchange_rate); net cost after the spec's discounts.",
+		p.Currency, strconv.FormatFloat(p.ExchangeRate, 'f', -1, 64), p.Currency), 1)
 
 	d.section("Cost over time")
 	week := axis{field: weekly("usage_date"), scale: ScaleTemporal, display: "Week"}

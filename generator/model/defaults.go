@@ -19,6 +19,7 @@ var specDefaults = map[string]any{
 	"refresh":                  spec.DefaultRefresh,
 	"dashboards":               []string{"executive_overview", "job_operations", "cost_analysis", "failure_analysis"},
 	"pricing.currency":         "USD",
+	"pricing.exchange_rate":    1.0,
 	"pricing.discount_percent": 0.0,
 
 	"slas[].days":        []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"},
@@ -103,6 +104,7 @@ var (
 	defaultRefresh       = defaultOf[string]("refresh")
 	defaultCurrency      = defaultOf[string]("pricing.currency")
 	defaultDiscount      = defaultOf[float64]("pricing.discount_percent")
+	defaultExchangeRate  = defaultOf[float64]("pricing.exchange_rate")
 	defaultSLADays       = defaultOf[[]string]("slas[].days")
 	defaultSLAWindowDays = defaultOf[int]("slas[].window_days")
 	defaultSeverity      = defaultOf[string]("slas[].severity")

@@ -184,6 +184,7 @@ kpis: [{name: k, source: job_summary_daily, value: "sum(total_runs)", target: {m
 		"dashboards":               b.Dashboards,
 		"pricing.currency":         b.Monitor.Pricing.Currency,
 		"pricing.discount_percent": b.Monitor.Pricing.DiscountPercent,
+		"pricing.exchange_rate":    b.Monitor.Pricing.ExchangeRate,
 		"slas[].window_days":       b.Monitor.SLAs[0].WindowDays,
 		"slas[].severity":          b.Monitor.SLAs[0].Severity,
 		"kpis[].format":            b.Monitor.KPIs[0].Format,

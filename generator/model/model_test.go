@@ -33,7 +33,7 @@ func TestDefaults(t *testing.T) {
 	if b.RefreshJob.Cron != "0 0 * * * ?" || b.RefreshJob.TimeoutSeconds != 3600 {
 		t.Errorf("refresh: %+v", b.RefreshJob)
 	}
-	if b.Retention != (Retention{90, 730}) || len(b.Dashboards) != 4 || len(b.Bronze) != 9 {
+	if b.Retention != (Retention{90, 730}) || len(b.Dashboards) != 4 || len(b.Bronze) != 10 {
 		t.Errorf("retention %+v dashboards %v bronze %d", b.Retention, b.Dashboards, len(b.Bronze))
 	}
 }

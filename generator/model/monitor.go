@@ -32,7 +32,10 @@ type TeamRule struct {
 
 // Pricing turns list cost into net cost.
 type Pricing struct {
-	Currency        string
+	Currency string
+	// ExchangeRate is units of Currency per USD; the pipeline multiplies
+	// every USD list price by it.
+	ExchangeRate    float64
 	DiscountPercent float64
 	// SKUDiscounts are sorted longest prefix first, then by prefix.
 	SKUDiscounts []SKUDiscount
@@ -147,6 +150,7 @@ func buildMonitor(s *spec.Spec) Monitor {
 	}
 	m.Pricing = Pricing{Currency: or(s.Pricing.Currency, defaultCurrency)}
 	m.Pricing.DiscountPercent = orFloat(s.Pricing.DiscountPercent, defaultDiscount)
+	m.Pricing.ExchangeRate = orFloat(s.Pricing.ExchangeRate, defaultExchangeRate)
 	for p, pct := range s.Pricing.SKUDiscounts {
 		m.Pricing.SKUDiscounts = append(m.Pricing.SKUDiscounts, SKUDiscount{p, pct})
 	}

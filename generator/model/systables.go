@@ -125,8 +125,9 @@ var SystemTables = []SystemTable{
 		configuration map<string,string>; change_time timestamp; delete_time timestamp`)},
 	{Schema: "lakeflow", Name: "pipeline_update_timeline", Comment: "Pipeline updates, sliced (columns UNCONFIRMED).", Columns: sysCols(`
 		account_id string; workspace_id string; pipeline_id string; update_id string; update_type string;
-		request_id string; run_as_user_name string; trigger_type string; result_state string;
-		period_start_time timestamp; period_end_time timestamp`)},
+		request_id string; run_as_user_name string; trigger_type string;
+		trigger_details struct<job_task:struct<job_id:string,job_run_id:string>> -- UNCONFIRMED shape: the job run whose pipeline task started the update;
+		result_state string; period_start_time timestamp; period_end_time timestamp`)},
 	{Schema: "billing", Name: "usage", Comment: "Billable usage, hourly aggregates, every region of the account.", Columns: sysCols(`
 		account_id string; workspace_id string; record_id string; sku_name string; cloud string;
 		usage_start_time timestamp; usage_end_time timestamp; usage_date date; custom_tags map<string,string>;

@@ -86,11 +86,17 @@ var (
 	colJob          = "job_id STRING: Job id; unique only within its workspace."
 	colJobName      = "job_name STRING: Job name from its latest definition."
 	colTeam         = "team STRING: Owning team from the spec's ordered team rules; never NULL (unmatched jobs get unassigned_team)."
-	colCostList     = "cost_list DOUBLE: Cost at list price (usage quantity times the list price in force at the usage hour)."
-	colCostNet      = "cost_net DOUBLE: Cost after the spec's contract and per-SKU discounts."
+	colCostList     = "cost_list DOUBLE: Cost at list price in pricing.currency (usage quantity times the USD list price in force at the usage hour, times pricing.exchange_rate)."
+	colCostNet      = "cost_net DOUBLE: Cost after the spec's contract and per-SKU discounts, in pricing.currency."
 	colDBUs         = "dbus DOUBLE: Usage quantity (DBUs for compute), all record types summed."
 	colSLAName      = "sla_name STRING: SLA name from the spec."
 	colFailureClass = "failure_class STRING: Failure class name."
+
+	colAllocationMethod = "allocation_method STRING: How the usage was attributed: direct (usage_metadata.job_id: jobs compute), serverless (usage_metadata.job_run_id on serverless usage), " +
+		"pipeline (dlt_update_id of an update a job's pipeline task started, via pipeline_update_timeline.trigger_details; split between the run's attempts by time), " +
+		"apportioned (all-purpose cluster hour shared by task run time of the runs on it), warehouse (SQL-warehouse hour shared by task run time of the tasks whose compute_ids or compute.warehouse_id name it), " +
+		"unattributed (no job accounts for it; see unattributed_reason)."
+	colUnattributedReason = "unattributed_reason STRING: Why usage is unattributed: no_job_in_usage_metadata, all_purpose_no_task_in_hour, warehouse_no_task_in_hour, pipeline_update_not_started_by_job; NULL when attributed."
 )
 
 // PipelineTables lists every config, silver and gold table in dependency-free
@@ -106,6 +112,7 @@ func PipelineTables() []PipelineTable {
 				"record_id STRING: Usage record id.",
 				"usage_date DATE: Local date (spec timezone) of the usage hour.",
 				"usage_start_time TIMESTAMP: Start of the hourly usage window (UTC).",
+				"usage_end_time TIMESTAMP: End of the usage window (UTC).",
 				"sku_name STRING: Billing SKU.",
 				"billing_origin_product STRING: Product that produced the usage (JOBS, ALL_PURPOSE, SQL, DLT, ...).",
 				"record_type STRING: ORIGINAL, RETRACTION or RESTATEMENT; all are summed.",
@@ -114,8 +121,9 @@ func PipelineTables() []PipelineTable {
 				"cluster_id STRING: usage_metadata.cluster_id (classic compute).",
 				"warehouse_id STRING: usage_metadata.warehouse_id (SQL warehouses).",
 				"dlt_pipeline_id STRING: usage_metadata.dlt_pipeline_id (pipelines).",
+				"dlt_update_id STRING: usage_metadata.dlt_update_id (the pipeline update the usage belongs to).",
 				colDBUs,
-				"list_price DOUBLE: List price per unit in force at usage_start_time; NULL when no price row matches.",
+				"list_price DOUBLE: USD list price per unit in force at usage_start_time (the list_prices row with currency_code USD), times pricing.exchange_rate; NULL when no price row matches.",
 				colCostList, colCostNet,
 				"discount_percent DOUBLE: Discount applied: the longest matching sku_discounts prefix, else discount_percent.",
 				colTeam,
@@ -147,17 +155,17 @@ func PipelineTables() []PipelineTable {
 				"idle_minutes DOUBLE: Minutes whose cluster-average CPU was below alerts.cluster_idle.max_cpu_percent.",
 				"job_id STRING: Job with the most task run time on the cluster that hour; NULL if none.",
 				colTeam)},
-		{Name: "cost_allocated", Layer: "silver", Grain: "one row per (usage_date, workspace_id, team, job_id, sku_name, allocation_method)",
-			Comment:    "Cost per job and team per day; all-purpose cluster cost apportioned to the jobs that ran on the cluster by task run time in each hour.",
-			Keys:       []string{"usage_date", "workspace_id", "team", "job_id", "sku_name", "allocation_method"},
+		{Name: "cost_allocated", Layer: "silver", Grain: "one row per (usage_date, workspace_id, team, job_id, sku_name, allocation_method, unattributed_reason)",
+			Comment:    "Cost per job and team per day: usage_allocated summed, so every usage record is counted exactly once and the total equals the bill.",
+			Keys:       []string{"usage_date", "workspace_id", "team", "job_id", "sku_name", "allocation_method", "unattributed_reason"},
 			DateColumn: "usage_date", ClusterBy: []string{"usage_date"},
 			Columns: columns(
 				"usage_date DATE: Local date (spec timezone) of the usage.",
 				colWorkspace, colTeam,
-				"job_id STRING: Job the cost belongs to; NULL for usage no job accounts for.",
+				"job_id STRING: Job the cost belongs to; NULL for unattributed usage.",
 				"sku_name STRING: Billing SKU.",
 				colDBUs, colCostList, colCostNet,
-				"allocation_method STRING: direct (the usage names the job, or no job) or apportioned (all-purpose cluster cost shared by task run time).")},
+				colAllocationMethod, colUnattributedReason)},
 		{Name: "failure_classified", Layer: "silver", Grain: "one row per failed job run",
 			Comment:    "Failed job runs with their failure class from the spec's ordered rules (built-in rules when the spec has none).",
 			Keys:       []string{"workspace_id", "job_id", "run_id"},
@@ -172,6 +180,20 @@ func PipelineTables() []PipelineTable {
 				"error_message STRING: Error text from the Jobs API collector (first failed task); NULL when not collected.",
 				"failure_class STRING: First matching failure class; other when none matches.",
 				colCostList, colCostNet)},
+		{Name: "job_run_attempts", Layer: "silver", Grain: "one row per (workspace_id, job_id, run_id, attempt_no)",
+			Comment:    "Each attempt of a job run (the original, then one per repair) with its outcome and cost.",
+			Keys:       []string{"workspace_id", "job_id", "run_id", "attempt_no"},
+			DateColumn: "", ClusterBy: []string{"workspace_id", "job_id"},
+			Columns: columns(colWorkspace, colJob,
+				"run_id STRING: Job run id.",
+				"attempt_no BIGINT: 1 for the original run, n+1 for the nth repair: the slices after the previous terminal row up to this attempt's terminal row.",
+				"start_time TIMESTAMP: Start of the attempt's first slice (UTC).",
+				"end_time TIMESTAMP: End of the attempt's last slice (UTC).",
+				"duration_seconds BIGINT: Sum of the attempt's slice lengths.",
+				"result_state STRING: The attempt's terminal result_state; NULL while it is in progress.",
+				"is_failure BOOLEAN: result_state IN (ERROR, FAILED, TIMED_OUT).",
+				"cost_list DOUBLE: List cost of the attempt (pricing.currency): the run's usage_allocated fragments of this attempt. A usage hour is split between attempts by the run's slice seconds in that hour, so a slice that ends on the hour never takes the next hour's usage.",
+				"cost_net DOUBLE: cost_list after discounts.")},
 		{Name: "job_runs_enriched", Layer: "silver", Grain: "one row per job run",
 			Comment:    "Job runs with hourly slices collapsed: final state from the latest terminal row, repairs counted, duration summed, cost and team attached.",
 			Keys:       []string{"workspace_id", "job_id", "run_id"},
@@ -190,7 +212,11 @@ func PipelineTables() []PipelineTable {
 				"termination_code STRING: Termination code of the latest terminal row.",
 				"trigger_type STRING: How the run was triggered.",
 				"run_type STRING: JOB_RUN, SUBMIT_RUN or WORKFLOW_RUN.",
-				colCostList, colCostNet)},
+				"cost_list DOUBLE: The run's list cost in pricing.currency: every usage_allocated fragment of the run (its own usage and its share of all-purpose, pipeline and warehouse usage), all attempts.",
+				"cost_net DOUBLE: cost_list after discounts.",
+				"failed_attempts BIGINT: Attempts (original or repair) that ended ERROR, FAILED or TIMED_OUT, even if a later repair succeeded.",
+				"failed_attempt_cost_list DOUBLE: List cost of the failed attempts (job_run_attempts): spend wasted on failures.",
+				"failed_attempt_cost_net DOUBLE: Net cost of the failed attempts.")},
 		{Name: "jobs_current", Layer: "silver", Grain: "one row per job (latest SCD2 version)",
 			Comment:   "The latest definition of every job, with its owning team; deleted jobs are kept with is_deleted.",
 			Keys:      []string{"workspace_id", "job_id"},
@@ -220,6 +246,24 @@ func PipelineTables() []PipelineTable {
 				"is_failure BOOLEAN: result_state IN (ERROR, FAILED, TIMED_OUT).",
 				"compute_ids ARRAY<STRING>: Clusters and warehouses the task ran on.")},
 
+		{Name: "usage_allocated", Layer: "silver", Grain: "one row per (workspace_id, record_id, job_id, run_id, attempt_no): a share of one usage record",
+			Comment:    "Every usage record split into the job run attempts it is attributed to; each record's shares sum to exactly 1.",
+			Keys:       []string{"workspace_id", "record_id", "job_id", "run_id", "attempt_no"},
+			DateColumn: "usage_date", ClusterBy: []string{"usage_date"},
+			Columns: columns(colWorkspace,
+				"record_id STRING: Usage record id.",
+				"usage_date DATE: Local date (spec timezone) of the usage hour.",
+				"usage_start_time TIMESTAMP: Start of the hourly usage window (UTC).",
+				"sku_name STRING: Billing SKU.",
+				"record_type STRING: ORIGINAL, RETRACTION or RESTATEMENT.",
+				"job_id STRING: Job the share belongs to; NULL when unattributed.",
+				"run_id STRING: Job run the share belongs to; NULL when unattributed or the usage names a job but no run.",
+				"attempt_no BIGINT: Attempt of the run (job_run_attempts.attempt_no); NULL when the run is not in the timeline.",
+				colTeam, colAllocationMethod, colUnattributedReason,
+				"share DOUBLE: Fraction of the record in this row; a record's shares sum to 1.",
+				"dbus DOUBLE: The record's usage quantity times share.",
+				"cost_list DOUBLE: The record's list cost times share (pricing.currency).",
+				"cost_net DOUBLE: The record's net cost times share (pricing.currency).")},
 		{Name: "budget_status", Layer: "gold", Grain: "one row per (month, team)",
 			Comment:    "Monthly net cost per team against its budget, with a linear month-end forecast.",
 			Keys:       []string{"month", "team"},
@@ -288,11 +332,12 @@ func PipelineTables() []PipelineTable {
 				"total_runs BIGINT: Finished runs.",
 				"successful_runs BIGINT: Runs whose final state is SUCCEEDED.",
 				"failed_runs BIGINT: Runs whose final state is ERROR, FAILED or TIMED_OUT.",
-				"success_rate DOUBLE: successful_runs / total_runs.",
+				"success_rate DOUBLE: Percent (0-100) of finished runs that succeeded; every rate in dbmon is a percent.",
 				"avg_duration_seconds DOUBLE: Mean run duration.",
 				"p95_duration_seconds DOUBLE: 95th percentile of run duration (exact, interpolated).",
 				"repairs BIGINT: Repairs of the day's runs.",
-				colCostList, colCostNet)},
+				colCostList, colCostNet,
+				"failed_attempt_cost_net DOUBLE: Net cost of the runs' failed attempts, repaired runs included.")},
 		{Name: "kpi_values", Layer: "gold", Grain: "one row per (kpi_name, period_end, breakdown)",
 			Comment:    "Each spec KPI over its window ending today, per breakdown value.",
 			Keys:       []string{"kpi_name", "period_end", "breakdown"},
@@ -333,7 +378,7 @@ func PipelineTables() []PipelineTable {
 				"deadline_met BOOLEAN: A successful run ended by the deadline that day; FALSE once the deadline plus grace has passed and job data newer than the deadline has arrived without one; NULL when the SLA has no deadline, the day is not listed, or the miss cannot be told yet.",
 				"duration_met BOOLEAN: Every run started that day stayed within max_duration: its first attempt (start to first terminal state; repairs not added), or its time so far while in progress; NULL without max_duration or runs.",
 				"success_rate_met BOOLEAN: Success rate over window_days ending that day reached min_success_rate; NULL without the check or finished runs.",
-				"success_rate DOUBLE: Success rate (percent) over the window.",
+				"success_rate DOUBLE: Success rate, percent (0-100), over the window.",
 				"met BOOLEAN: No applicable check failed; NULL when no check applied that day (so KPIs over met skip the day).",
 				"breach_epoch BIGINT: When the breach could first be known, in local wall-clock seconds since 1970-01-01 00:00: the deadline plus grace, the start of the run plus max_duration, or the end of the local day for the success rate (the earliest failed check); NULL when met.",
 				"breach_reason STRING: Failed checks, comma-separated (deadline, max_duration, min_success_rate); NULL when met.")},

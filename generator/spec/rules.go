@@ -67,6 +67,11 @@ func (l *loader) checkRules(s *Spec) {
 		}
 	}
 
+	// List prices are USD; another currency needs the rate that converts them.
+	if cur := s.Pricing.Currency; cur != "" && cur != "USD" && s.Pricing.ExchangeRate == nil && l.has("pricing", "currency") {
+		l.fail(ptr("pricing", "currency"), "currency %s needs pricing.exchange_rate (%s per US dollar): list prices are in USD", cur, cur)
+	}
+
 	teamNames := l.uniqueNames("teams", len(s.Teams), func(i int) string { return s.Teams[i].Name }, "team")
 	if s.UnassignedTeam != "" && teamNames[s.UnassignedTeam] {
 		l.fail(ptr("unassigned_team"), "`%s` is also the name of a team; unassigned_team must differ", s.UnassignedTeam)

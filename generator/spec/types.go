@@ -71,6 +71,7 @@ type Workspace struct {
 // Pricing turns list prices into net cost.
 type Pricing struct {
 	Currency        string             `yaml:"currency"`
+	ExchangeRate    *float64           `yaml:"exchange_rate"`
 	DiscountPercent *float64           `yaml:"discount_percent"`
 	SKUDiscounts    map[string]float64 `yaml:"sku_discounts"`
 }

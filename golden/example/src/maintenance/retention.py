@@ -19,6 +19,7 @@ TABLES = [
     ("bronze_job_run_timeline", "period_start_time", False, False),
     ("bronze_job_task_run_timeline", "period_start_time", False, False),
     ("bronze_node_timeline", "start_time", False, False),
+    ("bronze_pipeline_update_timeline", "period_start_time", False, False),
     ("bronze_api_job_runs", "collected_at", False, True),
 ]
 

@@ -35,7 +35,7 @@ FROM (
   SELECT
     'failed_run_cost_share' AS kpi_name,
     CAST(team AS STRING) AS breakdown,
-    CAST((sum(case when is_failure then cost_net end) / nullif(sum(cost_net), 0)) AS DOUBLE) AS value,
+    CAST((sum(failed_attempt_cost_net) / nullif(sum(cost_net), 0)) AS DOUBLE) AS value,
     CAST(NULL AS DOUBLE) AS target_min,
     CAST(0.05 AS DOUBLE) AS target_max
   FROM job_runs_enriched

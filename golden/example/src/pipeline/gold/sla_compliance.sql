@@ -13,7 +13,7 @@ CREATE OR REFRESH MATERIALIZED VIEW sla_compliance (
   deadline_met BOOLEAN COMMENT 'A successful run ended by the deadline that day; FALSE once the deadline plus grace has passed and job data newer than the deadline has arrived without one; NULL when the SLA has no deadline, the day is not listed, or the miss cannot be told yet.',
   duration_met BOOLEAN COMMENT 'Every run started that day stayed within max_duration: its first attempt (start to first terminal state; repairs not added), or its time so far while in progress; NULL without max_duration or runs.',
   success_rate_met BOOLEAN COMMENT 'Success rate over window_days ending that day reached min_success_rate; NULL without the check or finished runs.',
-  success_rate DOUBLE COMMENT 'Success rate (percent) over the window.',
+  success_rate DOUBLE COMMENT 'Success rate, percent (0-100), over the window.',
   met BOOLEAN COMMENT 'No applicable check failed; NULL when no check applied that day (so KPIs over met skip the day).',
   breach_epoch BIGINT COMMENT 'When the breach could first be known, in local wall-clock seconds since 1970-01-01 00:00: the deadline plus grace, the start of the run plus max_duration, or the end of the local day for the success rate (the earliest failed check); NULL when met.',
   breach_reason STRING COMMENT 'Failed checks, comma-separated (deadline, max_duration, min_success_rate); NULL when met.'

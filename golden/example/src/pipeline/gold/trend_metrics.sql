@@ -7,7 +7,7 @@ CREATE OR REFRESH MATERIALIZED VIEW trend_metrics (
   team STRING COMMENT 'Owning team from the spec\'s ordered team rules; never NULL (unmatched jobs get unassigned_team).',
   runs BIGINT COMMENT 'Finished runs.',
   failures BIGINT COMMENT 'Failed runs.',
-  cost_net DOUBLE COMMENT 'Cost after the spec\'s contract and per-SKU discounts.',
+  cost_net DOUBLE COMMENT 'Cost after the spec\'s contract and per-SKU discounts, in pricing.currency.',
   cost_net_prev_week DOUBLE COMMENT 'cost_net of the week before.',
   cost_change_pct DOUBLE COMMENT 'Week-over-week change of cost_net in percent; NULL without a previous week.',
   failure_rate DOUBLE COMMENT 'failures / runs.',

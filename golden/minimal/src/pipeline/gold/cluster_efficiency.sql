@@ -12,7 +12,7 @@ CREATE OR REFRESH MATERIALIZED VIEW cluster_efficiency (
   up_minutes DOUBLE COMMENT 'Minutes the cluster was up.',
   idle_minutes DOUBLE COMMENT 'Minutes the cluster-average CPU was below alerts.cluster_idle.max_cpu_percent.',
   is_all_purpose BOOLEAN COMMENT 'The cluster\'s latest system.compute.clusters row has cluster_source UI or API (an all-purpose cluster, which idles until it auto-terminates); FALSE for job and pipeline clusters, which end with their run, and for clusters without a row.',
-  cost_net DOUBLE COMMENT 'Cost after the spec\'s contract and per-SKU discounts.',
+  cost_net DOUBLE COMMENT 'Cost after the spec\'s contract and per-SKU discounts, in pricing.currency.',
   potential_savings DOUBLE COMMENT 'cost_net * idle_minutes / up_minutes: what the idle time cost.'
 )
 CLUSTER BY (usage_date)

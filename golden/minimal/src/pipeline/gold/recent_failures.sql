@@ -15,7 +15,7 @@ CREATE OR REFRESH MATERIALIZED VIEW recent_failures (
   result_state STRING COMMENT 'Final result state (ERROR, FAILED or TIMED_OUT).',
   termination_code STRING COMMENT 'Termination code of the final terminal row.',
   error_message STRING COMMENT 'Error text from the Jobs API collector (first failed task); NULL when not collected.',
-  cost_net DOUBLE COMMENT 'Cost after the spec\'s contract and per-SKU discounts.',
+  cost_net DOUBLE COMMENT 'Cost after the spec\'s contract and per-SKU discounts, in pricing.currency.',
   run_url STRING COMMENT 'The run page: workspace_url/jobs/<job_id>/runs/<run_id>; NULL when the workspace\'s URL is unknown.'
 )
 CLUSTER BY (run_date)

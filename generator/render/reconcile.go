@@ -1,0 +1,35 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"github.com/dbmon/dbmon"
+	"github.com/dbmon/dbmon/generator/model"
+)
+
+// ReconcileQueries are the two queries a reconciliation runs beside dbmon's
+// own tables: the bill straight from bronze (usage_cost) and Databricks'
+// published job-cost query (official_job_cost), keyed by template name.
+// prefix qualifies table names as in Findings. Like finding queries they run
+// outside the pipeline, so its configuration references are resolved here.
+func ReconcileQueries(b *model.Bundle, prefix string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, name := range []string{"usage_cost", "official_job_cost"} {
+		tmpl, err := parse(dbmon.Templates, "templates/reconcile/"+name+".sql.tmpl")
+		if err != nil {
+			return nil, err
+		}
+		var buf bytes.Buffer
+		if err := tmpl.Execute(&buf, findingData{Bundle: b, Prefix: prefix}); err != nil {
+			return nil, fmt.Errorf("execute reconcile query %s: %w", name, err)
+		}
+		sql := string(normalize(buf.Bytes()))
+		for _, kv := range b.Pipeline.Configuration {
+			sql = strings.ReplaceAll(sql, "${"+kv.Key+"}", kv.Value)
+		}
+		out[name] = sql
+	}
+	return out, nil
+}
