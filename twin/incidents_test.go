@@ -2,6 +2,7 @@ package twin_test
 
 import (
 	"fmt"
+	"github.com/dbmon/dbmon/generator/model"
 	"path/filepath"
 	"testing"
 
@@ -116,9 +117,13 @@ func TestCleanDataFlagsNothing(t *testing.T) {
 }
 
 // TestAlertsFireForIncidents evaluates every alert resource of the example
-// specs on the incident scenario: each incident fires an alert
-// of its family whose routing covers the incident's team, and every row of
-// every fired alert is one of the incidents.
+// specs on the incident scenario at one instant: each incident of a state
+// family (cost, budget, idle cluster) fires an alert of its family whose
+// routing covers the incident's team, and every row of every fired alert is
+// one of the incidents. Event families (job_failure, duration_anomaly,
+// sla_breach) report a finding only in the one evaluation after its data can
+// have arrived, so one instant cannot show them; TestReplayExample proves
+// each of their incidents notifies exactly once, to its routed destinations.
 func TestAlertsFireForIncidents(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the pipeline on 60 jobs x 45 days")
@@ -135,6 +140,9 @@ func alertsFireForIncidents(t *testing.T, path string) {
 		byKey[a.Key] = i
 	}
 	for _, in := range sc.injected {
+		if model.EventFamily(in.Family) {
+			continue
+		}
 		fired := false
 		for _, r := range sc.alerts {
 			a := sc.res.Bundle.Alerts[byKey[r.Key]]

@@ -31,8 +31,10 @@ func replayScenario(t *testing.T, path string, jobs, days int, replay, past time
 	}
 	cfg := synth.Config{Seed: 7, Jobs: jobs, Days: days, AsOf: asOf, NodeGrainMinutes: 60, Incidents: incidents}
 	if !incidents {
-		// no noise in the replayed days nor in the detectors' lookback before them
-		cfg.QuietDays = int(replay/(24*time.Hour)) + 4
+		// no noise in the replayed days nor in any lookback before them: the
+		// detectors' (a few days) and the KPIs' windows (30 days by default,
+		// longer than the history), so the whole clean history is quiet
+		cfg.QuietDays = max(int(replay/(24*time.Hour))+4, days)
 	}
 	injected, err := synth.Generate(res.Spec, cfg, loader)
 	if err != nil {

@@ -270,6 +270,11 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 // a state (a cost, a budget, an idle cluster, a KPI) while it lasts.
 var eventFamilies = map[string]bool{"job_failure": true, "duration_anomaly": true, "sla_breach": true}
 
+// EventFamily reports whether the family's alerts report each finding in
+// one evaluation only (a window after the data can have arrived), rather
+// than while a state lasts.
+func EventFamily(family string) bool { return eventFamilies[family] }
+
 // setWindow sets the finding window of an event family evaluated on cron:
 // its longest gap between evaluations, and a lag of alerts.lateness.jobs
 // plus the age of the tables an evaluation reads.
