@@ -140,17 +140,17 @@ func subscribers(s *spec.Spec, recipients []string, teams []spec.Team) []Subscri
 	return out
 }
 
-// ReportUsers are the e-mail addresses that reports send to as workspace
-// users, sorted and each once: a dashboard subscription's user_name must
-// be a user of the workspace (doctor checks them).
-func (b *Bundle) ReportUsers() []string {
+// ReportUsers are the e-mail addresses that the spec's reports send to as
+// workspace users, sorted and each once: a dashboard subscription's
+// user_name must be a user of the workspace (doctor checks them). A
+// per-team report's copies together reach exactly its recipients over
+// every team.
+func ReportUsers(s *spec.Spec) []string {
 	var out []string
-	for _, r := range b.Reports {
-		for _, t := range r.Tasks {
-			for _, s := range t.Subscribers {
-				if s.UserName != "" && !slices.Contains(out, s.UserName) {
-					out = append(out, s.UserName)
-				}
+	for _, r := range s.Reports {
+		for _, sub := range subscribers(s, r.Recipients, s.Teams) {
+			if sub.UserName != "" && !slices.Contains(out, sub.UserName) {
+				out = append(out, sub.UserName)
 			}
 		}
 	}
