@@ -18,6 +18,9 @@ import (
 // identifier (f_<page>~<widget>) is a filter key.
 type ReportCopy struct {
 	Report      string
+	Dashboard   string
+	Cron        string // Quartz, in Timezone
+	Timezone    string
 	Task        string
 	Team        string // "" for a copy over every team
 	Subscribers []model.Subscriber
@@ -58,7 +61,7 @@ func (e *Engine) ReportCopies(b *model.Bundle, files []render.File) ([]ReportCop
 			}
 		}
 		for _, t := range r.Tasks {
-			c := ReportCopy{Report: r.Name, Task: t.Key, Team: t.Team, Subscribers: t.Subscribers}
+			c := ReportCopy{Report: r.Name, Dashboard: r.Dashboard, Cron: r.Job.Cron, Timezone: r.Job.Timezone, Task: t.Key, Team: t.Team, Subscribers: t.Subscribers}
 			// dataset name -> column -> allowed values
 			keep := map[string]map[string][]string{}
 			for _, f := range t.Filters {

@@ -39,6 +39,7 @@ type ReportTask struct {
 type Subscriber struct {
 	DestinationID string
 	UserName      string
+	Destination   string // the spec's destination key, for people to read
 }
 
 // The dashboards' global filters page and team filter widget. Their names
@@ -124,17 +125,18 @@ func subscribers(s *spec.Spec, recipients []string, teams []spec.Team) []Subscri
 	}
 	var out []Subscriber
 	add := func(sub Subscriber) {
-		if !slices.Contains(out, sub) {
+		same := func(o Subscriber) bool { return o.DestinationID == sub.DestinationID && o.UserName == sub.UserName }
+		if !slices.ContainsFunc(out, same) {
 			out = append(out, sub)
 		}
 	}
 	for _, k := range keys {
 		d := s.Destinations[k]
 		if d.DestinationID != "" {
-			add(Subscriber{DestinationID: d.DestinationID})
+			add(Subscriber{DestinationID: d.DestinationID, Destination: k})
 		}
 		for _, e := range d.Emails {
-			add(Subscriber{UserName: e})
+			add(Subscriber{UserName: e, Destination: k})
 		}
 	}
 	return out
