@@ -59,6 +59,14 @@ const TeamFilterURLKey = "f_" + FiltersPageName + "~" + TeamFilterWidget
 // after a partial send would mail some recipients twice.
 const reportTimeoutSeconds = 30 * 60
 
+// ReportsPerTeam reports whether any report sends one copy per team.
+func (b *Bundle) ReportsPerTeam() bool {
+	return slices.ContainsFunc(b.Reports, func(r Report) bool { return r.PerTeam })
+}
+
+// TeamFilterURLKey is the team filter's URL identifier, for templates.
+func (b *Bundle) TeamFilterURLKey() string { return TeamFilterURLKey }
+
 // DashboardKey is the resource key of the named dashboard.
 func (b *Bundle) DashboardKey(name string) string { return b.Key + "_" + name }
 
