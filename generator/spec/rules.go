@@ -134,6 +134,9 @@ func (l *loader) checkRules(s *Spec) {
 	l.checkReports(s, generated, known)
 }
 
+// maxJobTasks is the most tasks a Databricks job may have.
+const maxJobTasks = 1000
+
 // checkReports checks the scheduled e-mails: each sends a generated
 // dashboard, on a valid schedule, to destinations that exist, and someone
 // receives it. Report names become job keys with '-' turned into '_', so
@@ -163,6 +166,8 @@ func (l *loader) checkReports(s *Spec, generated map[string]bool, known []string
 		switch {
 		case r.PerTeam != nil && *r.PerTeam && len(s.Teams) == 0:
 			l.fail(ptr("reports", i, "per_team"), "per_team needs teams; define teams or set per_team: false")
+		case r.PerTeam != nil && *r.PerTeam && len(s.Teams) > maxJobTasks:
+			l.fail(ptr("reports", i, "per_team"), "per_team makes one task per team, and a job holds at most %d tasks (%d teams); split the report", maxJobTasks, len(s.Teams))
 		case len(r.Recipients) == 1 && r.Recipients[0] == "team" && !notified:
 			l.fail(ptr("reports", i, "recipients"), "`team` sends to each team's notify, and no team has notify; name destinations or give teams a notify list")
 		}
