@@ -96,6 +96,9 @@ type Report struct {
 	SLAs      []twin.SLAStatus // over the last SLADays days
 	Findings  []twin.Finding
 	Alerts    []twin.AlertResult
+	// Reports are the e-mails the report jobs would send: one copy per
+	// dashboard task, with its recipients and datasets.
+	Reports []twin.ReportCopy
 
 	// Engine holds every built table until Close, for Export and for
 	// callers that query further.
@@ -139,6 +142,9 @@ func Run(ctx context.Context, res *generator.Result, src Source, asOf time.Time)
 		return nil, err
 	}
 	if r.Alerts, err = e.EvaluateAlerts(res.Bundle); err != nil {
+		return nil, err
+	}
+	if r.Reports, err = e.ReportCopies(res.Bundle, res.Files); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dbmon/dbmon/generator"
+	"github.com/dbmon/dbmon/generator/model"
 	"github.com/dbmon/dbmon/synth"
 	"github.com/dbmon/dbmon/twin"
 )
@@ -43,6 +44,17 @@ func TestPrint(t *testing.T) {
 		Findings:  []twin.Finding{{Family: "job_failure", Detail: "run 1 failed"}},
 		Alerts:    []twin.AlertResult{{Key: "job_failure_core", Fired: true, Rows: []twin.Finding{{}}}, {Key: "budget_all"}},
 		Incidents: []synth.Incident{{Kind: "failure_streak", Team: "core", Detail: "three in a row"}},
+		Reports: []twin.ReportCopy{
+			{Report: "digest", Dashboard: "executive_overview", Cron: "0 0 8 ? * MON", Timezone: "Europe/Berlin", Task: "send",
+				Subscribers: []model.Subscriber{{UserName: "cfo@example.com", Destination: "leaders"}, {DestinationID: "7a1b", Destination: "slack"}},
+				Datasets:    []twin.ReportDataset{{Name: "a", Rows: [][]any{{1}, {2}}}, {Name: "b"}}},
+			{Report: "failures", Dashboard: "failure_analysis", Cron: "0 30 7 ? * MON-FRI", Timezone: "UTC", Task: "core", Team: "core",
+				Subscribers: []model.Subscriber{{UserName: "core@example.com", Destination: "core-mail"}},
+				Datasets:    []twin.ReportDataset{{Name: "a", Filtered: "team", Rows: [][]any{{1}}}, {Name: "kpi"}}},
+			{Report: "failures", Dashboard: "failure_analysis", Cron: "0 30 7 ? * MON-FRI", Timezone: "UTC", Task: "web", Team: "web",
+				Subscribers: []model.Subscriber{{DestinationID: "9c9c", Destination: "web-slack"}},
+				Datasets:    []twin.ReportDataset{{Name: "a", Filtered: "team"}, {Name: "kpi"}}},
+		},
 	}
 	r.KPIs = append(r.KPIs,
 		twin.KPIValue{Name: "share", Format: "percent", Breakdown: "all", Value: f(0.25), TargetMax: f(0.1), OnTarget: b(false)},
@@ -83,6 +95,16 @@ Findings (1)
 
 Alerts (1 of 2 would fire)
   job_failure_core                                   1 finding(s)
+
+Reports (2 jobs, 3 e-mails)
+  digest: executive_overview, 0 0 8 ? * MON (Europe/Berlin), next Mon 2026-11-30 08:00
+    all teams                2 datasets, 2 rows
+      to cfo@example.com, slack (destination 7a1b)
+  failures: failure_analysis, 0 30 7 ? * MON-FRI (UTC), next Mon 2026-11-30 07:30
+    team core                2 datasets, 1 rows (1 datasets filtered to the team)
+      to core@example.com
+    team web                 2 datasets, 0 rows (1 datasets filtered to the team)
+      to web-slack (destination 9c9c)
 
 Injected incidents (1)
   failure_streak    core             three in a row

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/dbmon/dbmon/generator/spec"
 	"github.com/dbmon/dbmon/twin"
 )
 
@@ -62,12 +63,70 @@ func (r *Report) Print(w io.Writer) {
 			fmt.Fprintf(w, "  %-50s %d finding(s)\n", a.Key, len(a.Rows))
 		}
 	}
+	r.printReports(w)
 	if r.Synthetic {
 		fmt.Fprintf(w, "\nInjected incidents (%d)\n", len(r.Incidents))
 		for _, in := range r.Incidents {
 			fmt.Fprintf(w, "  %-17s %-16s %s\n", in.Kind, orDash(in.Team), in.Detail)
 		}
 	}
+}
+
+// printReports lists the e-mails the report jobs would send: per report its
+// dashboard, schedule and next send after AsOf; per copy whom it goes to
+// and how many rows its datasets hold (a per-team copy's, filtered).
+func (r *Report) printReports(w io.Writer) {
+	jobs := 0
+	for i, c := range r.Reports {
+		if i == 0 || c.Report != r.Reports[i-1].Report {
+			jobs++
+		}
+	}
+	fmt.Fprintf(w, "\nReports (%d jobs, %d e-mails)\n", jobs, len(r.Reports))
+	if len(r.Reports) == 0 {
+		fmt.Fprintln(w, "  (the spec defines none)")
+	}
+	for i, c := range r.Reports {
+		if i == 0 || c.Report != r.Reports[i-1].Report {
+			fmt.Fprintf(w, "  %s: %s, %s (%s)%s\n", c.Report, c.Dashboard, c.Cron, c.Timezone, nextSend(c, r.AsOf))
+		}
+		rows, filtered := 0, 0
+		for _, ds := range c.Datasets {
+			rows += len(ds.Rows)
+			if ds.Filtered != "" {
+				filtered++
+			}
+		}
+		who := "all teams"
+		what := fmt.Sprintf("%d datasets, %d rows", len(c.Datasets), rows)
+		if c.Team != "" {
+			who = "team " + c.Team
+			what += fmt.Sprintf(" (%d datasets filtered to the team)", filtered)
+		}
+		var to []string
+		for _, s := range c.Subscribers {
+			if s.DestinationID != "" {
+				to = append(to, s.Destination+" (destination "+s.DestinationID+")")
+			} else {
+				to = append(to, s.UserName)
+			}
+		}
+		fmt.Fprintf(w, "    %-24s %s\n      to %s\n", who, what, strings.Join(to, ", "))
+	}
+}
+
+// nextSend is ", next <local time>" for the first send after asOf.
+func nextSend(c twin.ReportCopy, asOf time.Time) string {
+	cron, err := spec.ParseQuartzCron(c.Cron)
+	loc, lerr := time.LoadLocation(c.Timezone)
+	if err != nil || lerr != nil {
+		return ""
+	}
+	next := cron.Next(asOf, loc)
+	if next.IsZero() {
+		return ", never again"
+	}
+	return ", next " + next.In(loc).Format("Mon 2006-01-02 15:04")
 }
 
 func orDash(s string) string {

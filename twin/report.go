@@ -205,32 +205,8 @@ func (e *Engine) SLASummary(b *model.Bundle, days int) ([]SLAStatus, error) {
 // Query translates a Databricks SQL query (bare table names, no pipeline
 // configuration) and returns every row.
 func (e *Engine) Query(databricksSQL string) ([][]any, error) {
-	st, err := Translate(databricksSQL, Context{AsOf: e.AsOf})
-	if err != nil {
-		return nil, err
-	}
-	rows, err := e.DB.Query(st.Query)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, err
-	}
-	var out [][]any
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, err
-		}
-		out = append(out, vals)
-	}
-	return out, rows.Err()
+	_, rows, err := e.queryColumns(databricksSQL)
+	return rows, err
 }
 
 // AlertResult is one alert evaluated on the twin: its query run as the

@@ -178,6 +178,10 @@ func (d *doctor) run() ([]Check, error) {
 	if d.err != nil {
 		return checks, d.err
 	}
+	add(d.reportRecipients()...)
+	if d.err != nil {
+		return checks, d.err
+	}
 	add(d.slas()...)
 	if d.err != nil {
 		return checks, d.err
@@ -597,6 +601,42 @@ func (d *doctor) destinations() []Check {
 		default:
 			c.OK = true
 			c.Detail = fmt.Sprintf("%s destination %q", destinationType(got.DestinationType), got.DisplayName)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// reportRecipients checks that every e-mail address a report sends to as
+// a user (user_name in a dashboard task's subscription) is a user of this
+// workspace: a snapshot goes to workspace users and notification
+// destinations only. One SCIM lookup per address, filtered by userName.
+func (d *doctor) reportRecipients() []Check {
+	var out []Check
+	for _, addr := range model.ReportUsers(d.s) {
+		c := Check{Name: "report recipient " + addr}
+		it := d.w.Users.List(d.ctx, iam.ListUsersRequest{Filter: fmt.Sprintf("userName eq %q", addr), Attributes: "id,userName,active", Count: 1})
+		found := it.HasNext(d.ctx)
+		var u iam.User
+		var err error
+		if found {
+			u, err = it.Next(d.ctx)
+		}
+		switch {
+		case d.stop(err):
+			return out
+		case err != nil:
+			c.Detail = fmt.Sprintf("cannot look up workspace users: %s", reason(err))
+			c.Fix = "run doctor as a workspace admin, or confirm under Settings > Identity and access > Users that " + addr + " is a user"
+		case !found:
+			c.Detail = "not a user of this workspace, so the report cannot be e-mailed to it (a dashboard task sends snapshots to workspace users and notification destinations only)"
+			c.Fix = "add " + addr + " as a workspace user (Settings > Identity and access > Users), or send to it through an e-mail notification destination: a destination with destination_id instead of emails"
+		case !u.Active:
+			c.Detail = "a deactivated user of this workspace; it receives no report"
+			c.Fix = "reactivate the user, or remove " + addr + " from the destination's emails"
+		default:
+			c.OK = true
+			c.Detail = "a workspace user"
 		}
 		out = append(out, c)
 	}

@@ -28,6 +28,7 @@ bundle:
 
 # destinations:
 #   platform-email: {emails: [platform@example.com]}
+#   leadership-email: {emails: [cfo@example.com]}   # workspace users
 
 # slas:
 #   - name: daily-revenue-by-8
@@ -37,4 +38,11 @@ bundle:
 #     severity: critical
 
 refresh: 1h                          # pipeline refresh cadence
+
+# reports:                           # dashboards e-mailed on a schedule
+#   - name: weekly-executive-digest
+#     dashboard: executive_overview
+#     schedule: "0 0 8 ? * MON"        # Mondays 08:00 in bundle.timezone
+#     recipients: [leadership-email]   # destination keys, or team
+#     subject: "Databricks jobs: the week"
 `

@@ -628,7 +628,7 @@ func (d *builder) dashboard() *Dashboard {
 		out.Datasets = append(out.Datasets, ds.Dataset)
 	}
 	if filters := d.filters(); len(filters) > 0 {
-		out.Pages = append(out.Pages, Page{Name: "global_filters", DisplayName: "Filters", PageType: PageGlobalFilters, Layout: filters})
+		out.Pages = append(out.Pages, Page{Name: model.FiltersPageName, DisplayName: "Filters", PageType: PageGlobalFilters, Layout: filters})
 	}
 	return out
 }
@@ -667,7 +667,9 @@ func (d *builder) filters() []LayoutItem {
 		g.put(w, 2, 2)
 	}
 	add("filter_date", FilterDateRange, "Date range", dates)
-	add("filter_team", FilterMulti, "Team", teams)
+	// A per-team report's dashboard task finds this filter by its URL
+	// identifier, model.TeamFilterURLKey, made of the page's and this name.
+	add(model.TeamFilterWidget, FilterMulti, "Team", teams)
 	add("filter_workspace", FilterMulti, "Workspace", workspaces)
 	return g.items
 }

@@ -72,6 +72,8 @@ var specDefaults = map[string]any{
 
 	"retention.detail_days":    90,
 	"retention.aggregate_days": 730,
+
+	"reports[].per_team": false,
 }
 
 // SpecDefaults returns a copy of the defaults table, by spec path.
@@ -129,6 +131,7 @@ var (
 	defaultLookbackDays      = defaultOf[int]("collector.lookback_days")
 	defaultDetailDays        = defaultOf[int]("retention.detail_days")
 	defaultAggregateDays     = defaultOf[int]("retention.aggregate_days")
+	defaultReportPerTeam     = defaultOf[bool]("reports[].per_team")
 
 	// AllDashboards are the dashboards generated when the spec lists none.
 	AllDashboards = defaultOf[[]string]("dashboards")

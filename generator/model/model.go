@@ -41,6 +41,7 @@ type Bundle struct {
 	Monitor        Monitor
 	Tables         []PipelineTable // silver and gold
 	Alerts         []Alert         // sorted by key
+	Reports        []Report        // spec order
 }
 
 // Target is a deployment target.
@@ -286,6 +287,9 @@ func Build(s *spec.Spec) (*Bundle, error) {
 	b.Tables = PipelineTables()
 	b.Monitor = buildMonitor(s)
 	if err := b.buildAlerts(s); err != nil {
+		return nil, err
+	}
+	if err := b.buildReports(s); err != nil {
 		return nil, err
 	}
 	return b, nil

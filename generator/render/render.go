@@ -93,7 +93,7 @@ func dashboardResources(b *model.Bundle) ([]Instance, error) {
 	type resource struct{ Key, DisplayName, Path string }
 	var rs []resource
 	for _, name := range b.Dashboards {
-		rs = append(rs, resource{Key: b.Key + "_" + name, DisplayName: dashboard.DisplayName(b, name), Path: dashboard.Path(name)})
+		rs = append(rs, resource{Key: b.DashboardKey(name), DisplayName: dashboard.DisplayName(b, name), Path: dashboard.Path(name)})
 	}
 	return []Instance{{Path: "resources/dashboards.yml", Data: struct{ Dashboards []resource }{rs}}}, nil
 }

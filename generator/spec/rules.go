@@ -131,6 +131,47 @@ func (l *loader) checkRules(s *Spec) {
 		}
 		seenDash[d] = true
 	}
+	l.checkReports(s, generated, known)
+}
+
+// maxJobTasks is the most tasks a Databricks job may have.
+const maxJobTasks = 1000
+
+// checkReports checks the scheduled e-mails: each sends a generated
+// dashboard, on a valid schedule, to destinations that exist, and someone
+// receives it. Report names become job keys with '-' turned into '_', so
+// two names that differ only there would collide.
+func (l *loader) checkReports(s *Spec, generated map[string]bool, known []string) {
+	l.uniqueNames("reports", len(s.Reports), func(i int) string { return s.Reports[i].Name }, "report")
+	jobKeys := map[string]string{}
+	for i, r := range s.Reports {
+		if !l.has("reports", i) {
+			continue
+		}
+		if k := strings.ReplaceAll(r.Name, "-", "_"); r.Name != "" {
+			if other, dup := jobKeys[k]; dup && other != r.Name {
+				l.fail(ptr("reports", i, "name"), "report names `%s` and `%s` make the same job key; rename one", other, r.Name)
+			}
+			jobKeys[k] = r.Name
+		}
+		if r.Dashboard != "" && s.Dashboards != nil && !generated[r.Dashboard] {
+			l.fail(ptr("reports", i, "dashboard"), "dashboard `%s` is not generated; add it to dashboards", r.Dashboard)
+		}
+		l.checkSchedule(ptr("reports", i, "schedule"), r.Schedule)
+		l.checkNotify(ptr("reports", i, "recipients"), r.Recipients, known, true)
+		if len(r.Recipients) == 0 && l.has("reports", i, "recipients") {
+			l.fail(ptr("reports", i, "recipients"), "recipients must name at least one destination key or team")
+		}
+		notified := slices.ContainsFunc(s.Teams, func(t Team) bool { return len(t.Notify) > 0 })
+		switch {
+		case r.PerTeam != nil && *r.PerTeam && len(s.Teams) == 0:
+			l.fail(ptr("reports", i, "per_team"), "per_team needs teams; define teams or set per_team: false")
+		case r.PerTeam != nil && *r.PerTeam && len(s.Teams) > maxJobTasks:
+			l.fail(ptr("reports", i, "per_team"), "per_team makes one task per team, and a job holds at most %d tasks (%d teams); split the report", maxJobTasks, len(s.Teams))
+		case len(r.Recipients) == 1 && r.Recipients[0] == "team" && !notified:
+			l.fail(ptr("reports", i, "recipients"), "`team` sends to each team's notify, and no team has notify; name destinations or give teams a notify list")
+		}
+	}
 }
 
 func (l *loader) checkBundle(s *Spec) {

@@ -23,6 +23,7 @@ type Spec struct {
 	Refresh        string                 `yaml:"refresh"`
 	Dashboards     []string               `yaml:"dashboards"`
 	MonitorNotify  []string               `yaml:"monitor_notify"`
+	Reports        []Report               `yaml:"reports"`
 }
 
 // Bundle names the bundle and where its tables and queries live.
@@ -140,6 +141,17 @@ type KPI struct {
 type KPITarget struct {
 	Min *float64 `yaml:"min"`
 	Max *float64 `yaml:"max"`
+}
+
+// Report is a dashboard e-mailed on a schedule: a job's dashboard task
+// refreshes the dashboard and sends its snapshot to the recipients.
+type Report struct {
+	Name       string `yaml:"name"`
+	Dashboard  string `yaml:"dashboard"`
+	Schedule   string `yaml:"schedule"`
+	Recipients Notify `yaml:"recipients"`
+	Subject    string `yaml:"subject"`
+	PerTeam    *bool  `yaml:"per_team"`
 }
 
 // Alerts configures the built-in alert families.

@@ -308,6 +308,43 @@ func TestSelfContained(t *testing.T) {
 	}
 }
 
+// TestReportsSection: the file lists every e-mail of the example spec's
+// reports with its recipients, and a per-team copy's team-filtered
+// datasets hold as many rows as the twin kept for that team.
+func TestReportsSection(t *testing.T) {
+	b := build(t, "../../specs/example.yaml")
+	s := string(b.html)
+	if len(b.r.Reports) == 0 {
+		t.Fatal("the example spec has no report copies")
+	}
+	for _, c := range b.r.Reports {
+		start := strings.Index(s, fmt.Sprintf(`<details data-report="%s" data-team="%s">`, c.Report, c.Team))
+		if start < 0 {
+			t.Errorf("report %s team %q is not in the file", c.Report, c.Team)
+			continue
+		}
+		panel := s[start : start+strings.Index(s[start:], "</details>")]
+		for _, sub := range c.Subscribers {
+			who := sub.UserName
+			if who == "" {
+				who = sub.Destination
+			}
+			if !strings.Contains(panel, who) {
+				t.Errorf("report %s team %q: recipient %s is not listed", c.Report, c.Team, who)
+			}
+		}
+		for _, ds := range c.Datasets {
+			row := fmt.Sprintf(`<tr><td>%s</td><td class="num">%d</td>`, ds.DisplayName, len(ds.Rows))
+			if !strings.Contains(panel, row) {
+				t.Errorf("report %s team %q: no row %s", c.Report, c.Team, row)
+			}
+			if c.Team != "" && ds.Filtered == "team" && !strings.Contains(panel, "team = "+c.Team) {
+				t.Errorf("report %s team %q: the team filter is not shown", c.Report, c.Team)
+			}
+		}
+	}
+}
+
 // TestDeterministic: two runs of the same spec on the same data give the
 // same bytes.
 func TestDeterministic(t *testing.T) {

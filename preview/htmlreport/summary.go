@@ -51,6 +51,7 @@ func (wr *writer) summary() {
 	wr.alerts()
 	wr.slas()
 	wr.kpis()
+	wr.reports()
 	if wr.in.Replay != nil {
 		wr.replay(*wr.in.Replay)
 	}
@@ -330,6 +331,43 @@ func (wr *writer) incidents() {
 		wr.write("</tbody></table>")
 	}
 	wr.write("</details></div>\n")
+}
+
+// reports lists the e-mails the report jobs would send: per copy its
+// recipients and what it contains, each dataset of the dashboard with its
+// rows (a per-team copy's filtered to the team).
+func (wr *writer) reports() {
+	r := wr.in.Report
+	if len(r.Reports) == 0 {
+		return
+	}
+	wr.printf(`<div class="panel" id="reports"><h3>Reports: %d e-mails</h3>`, len(r.Reports))
+	for _, c := range r.Reports {
+		var to []string
+		for _, s := range c.Subscribers {
+			if s.UserName != "" {
+				to = append(to, s.UserName)
+			} else {
+				to = append(to, s.Destination+" (notification destination)")
+			}
+		}
+		who := "every team"
+		if c.Team != "" {
+			who = "team " + c.Team
+		}
+		wr.printf(`<details data-report="%s" data-team="%s"><summary>%s: %s for %s, %s (%s), to %s</summary>`,
+			esc(c.Report), esc(c.Team), esc(c.Report), esc(c.Dashboard), esc(who), esc(c.Cron), esc(c.Timezone), esc(strings.Join(to, ", ")))
+		wr.write(`<table><thead><tr><th>Dataset</th><th class="num">Rows</th><th>Filter</th></tr></thead><tbody>`)
+		for _, ds := range c.Datasets {
+			filter := "–"
+			if ds.Filtered != "" {
+				filter = ds.Filtered + " = " + c.Team
+			}
+			wr.printf(`<tr><td>%s</td><td class="num">%d</td><td>%s</td></tr>`, esc(ds.DisplayName), len(ds.Rows), esc(filter))
+		}
+		wr.write("</tbody></table></details>")
+	}
+	wr.write("</div>\n")
 }
 
 func orDash(s string) string {

@@ -44,6 +44,9 @@ type Workspace struct {
 	Token       string
 	WorkspaceID string
 	User        iam.User
+	// Users are the workspace's other users, for the SCIM Users list
+	// (filtered by userName) that doctor reads; User is listed too.
+	Users []iam.User
 	// Metastore is the current metastore assignment; nil answers 404.
 	Metastore *catalog.MetastoreAssignment
 	// SystemSchemas is served SystemSchemaPageSize per page (default 2),
@@ -165,6 +168,8 @@ func (ws *Workspace) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method == "GET" && p == "/api/2.0/preview/scim/v2/Me":
 		writeJSON(w, ws.User)
+	case r.Method == "GET" && p == "/api/2.0/preview/scim/v2/Users":
+		ws.users(w, r)
 	case r.Method == "GET" && p == ucPrefix+"current-metastore-assignment":
 		if ws.Metastore == nil {
 			apiError(w, 404, "METASTORE_DOES_NOT_EXIST", "No metastore assigned for the current workspace.")
@@ -474,6 +479,33 @@ func offset(tok string) (int, bool) {
 	}
 	n, err := strconv.Atoi(strings.TrimPrefix(string(b), "offset:"))
 	return n, err == nil && n >= 0
+}
+
+// users answers the SCIM Users list for the one filter doctor sends,
+// userName eq "<name>" (SCIM compares user names without case), as pages
+// from startIndex (1-based): a page past the matches is empty, which ends
+// the SDK's iteration.
+func (ws *Workspace) users(w http.ResponseWriter, r *http.Request) {
+	filter := r.URL.Query().Get("filter")
+	want, ok := strings.CutPrefix(filter, "userName eq ")
+	if !ok || len(want) < 2 || want[0] != '"' || want[len(want)-1] != '"' {
+		apiError(w, 400, "INVALID_PARAMETER_VALUE", fmt.Sprintf("unsupported filter %q", filter))
+		return
+	}
+	want = want[1 : len(want)-1]
+	var matches []iam.User
+	for _, u := range append([]iam.User{ws.User}, ws.Users...) {
+		if strings.EqualFold(u.UserName, want) {
+			matches = append(matches, u)
+		}
+	}
+	start, _ := strconv.Atoi(r.URL.Query().Get("startIndex"))
+	start = max(start, 1)
+	var page []iam.User
+	if start <= len(matches) {
+		page = matches[start-1:]
+	}
+	writeJSON(w, iam.ListUsersResponse{Resources: page, StartIndex: int64(start), TotalResults: int64(len(matches)), ItemsPerPage: int64(len(page))})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

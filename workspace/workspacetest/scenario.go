@@ -41,6 +41,7 @@ func Healthy(now time.Time) *Workspace {
 		WorkspaceID: WorkspaceID,
 		User: iam.User{Id: "1001", UserName: "alice@example.com", DisplayName: "Alice Example", Active: true,
 			Groups: []iam.ComplexValue{{Display: "data-engineers", Value: "2001"}}},
+		Users:     []iam.User{{Id: "1002", UserName: "Finance@example.com", DisplayName: "Finance Team", Active: true}},
 		Metastore: &catalog.MetastoreAssignment{MetastoreId: MetastoreID, WorkspaceId: workspaceIDNo, DefaultCatalogName: "main"},
 		SystemSchemas: []catalog.SystemSchemaInfo{
 			{Schema: "access", State: "ENABLE_COMPLETED"},
