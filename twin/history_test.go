@@ -268,7 +268,7 @@ func TestHistory_GoldOutlivesDetail(t *testing.T) {
 	if err := e.DB.QueryRow("SELECT count(DISTINCT run_date), count(*) FROM job_summary_daily").Scan(&days, &rows); err != nil {
 		t.Fatal(err)
 	}
-	wantDays := int(end.Truncate(24*time.Hour).Sub(aggStart).Hours()/24) // aggStart .. yesterday
+	wantDays := int(end.Truncate(24*time.Hour).Sub(aggStart).Hours() / 24) // aggStart .. yesterday
 	if days != wantDays || rows != wantDays {
 		t.Errorf("job_summary_daily has %d days in %d rows, want %d days in as many rows", days, rows, wantDays)
 	}

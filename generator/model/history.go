@@ -35,9 +35,13 @@ const HistorySource = "src/pipeline/gold/history.py"
 // and RETRACTION/RESTATEMENT corrections 24 to 48 hours late (the twin's
 // documented worst case, twin.DefaultLateness); a repair usually follows a
 // failed run within days. A week covers both with room; a period still
-// inside it is recomputed from silver at every refresh. It must stay well
-// below retention.detail_days (a month closes HistoryCloseDays after its
-// last day, so its first day must still be in silver then:
+// inside it is recomputed from silver at every refresh. A period is kept
+// only while silver still holds all of it, so with retention.detail_days D
+// a month can be kept on the days from HistoryCloseDays after its end to
+// D - 2 days after its start: about 50 days at the default D = 90, none
+// below D = 40.
+const HistoryCloseDays = 7
+
 // HistoryTables are the history tables of the gold facts that keep their
 // closed periods, in the order of PipelineTables: the same columns, keys
 // and date column as the fact.
