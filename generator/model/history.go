@@ -73,3 +73,9 @@ func HistoryTableByName(name string) (PipelineTable, bool) {
 	}
 	return PipelineTable{}, false
 }
+
+// HistoryCloseDays is HistoryCloseDays, for the templates.
+func (b *Bundle) HistoryCloseDays() int { return HistoryCloseDays }
+
+// HistorySource is HistorySource, for the templates.
+func (b *Bundle) HistorySource() string { return HistorySource }
