@@ -39,8 +39,8 @@ slas:
 const historySKU = "PREMIUM_JOBS_COMPUTE"
 
 // historyDay is the fixture of one local (UTC) day: the etl run from 06:00
-// to 06:50, failed every fifth day, and its hour of usage (10 DBUs at
-// 0.5/DBU: cost 5).
+// to 06:50, failed every fifth day, its hour of usage (10 DBUs at 0.5/DBU:
+// cost 5) on cluster c1, and ten minutes of c1's node timeline.
 func historyDay(d time.Time) map[string][]R {
 	run := "r" + d.Format("20060102")
 	start := d.Add(6 * time.Hour)
@@ -48,10 +48,12 @@ func historyDay(d time.Time) map[string][]R {
 	if d.YearDay()%5 == 0 {
 		state, code = "FAILED", "RUN_EXECUTION_ERROR"
 	}
-	meta := R{"job_id": "1", "job_run_id": run}
+	meta := R{"job_id": "1", "job_run_id": run, "cluster_id": "c1"}
 	return map[string][]R{
 		tRuns:  {slice("100", "1", run, start.Format("2006-01-02T15:04"), start.Add(50*time.Minute).Format("2006-01-02T15:04"), state, code)},
 		tUsage: {usage("100", "u"+run, historySKU, start.Format("2006-01-02T15:04"), 10, meta, nil)},
+		// ten minutes of the job's cluster, busier on later days of the month
+		tNodes: nodeMinutes("i1", true, start.Format("2006-01-02T15:04"), 10, float64(d.Day()), 1),
 	}
 }
 
@@ -134,7 +136,7 @@ func (h historyRun) load(rows map[string][]R) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	for _, table := range []string{tJobs, tPrices, tRuns, tUsage} {
+	for _, table := range []string{tJobs, tPrices, tRuns, tUsage, tNodes} {
 		for _, r := range rows[table] {
 			vals, err := rowValues(table, r)
 			if err == nil {
@@ -162,6 +164,7 @@ func (h historyRun) cycle(asOf time.Time) {
 	for _, del := range []string{
 		"DELETE FROM " + twinSystem + "lakeflow.job_run_timeline WHERE period_end_time < TIMESTAMPTZ '" + cutoff + "+00'",
 		"DELETE FROM " + twinSystem + "billing.usage WHERE usage_end_time < TIMESTAMPTZ '" + cutoff + "+00'",
+		"DELETE FROM " + twinSystem + "compute.node_timeline WHERE end_time < TIMESTAMPTZ '" + cutoff + "+00'",
 	} {
 		if _, err := h.e.DB.Exec(del); err != nil {
 			h.t.Fatalf("%s: %v", del, err)
@@ -227,9 +230,6 @@ func TestHistory_GoldOutlivesDetail(t *testing.T) {
 			// What gold says about every period kept so far.
 			snapshot = map[string][]string{}
 			for _, g := range historyFacts(t) {
-				if g.Name == "cluster_efficiency" {
-					continue // the fixture has no clusters
-				}
 				through[g.Name] = queryDate(t, e, "SELECT coalesce(max("+g.DateColumn+"), DATE '1970-01-01') FROM "+model.HistoryName(g.Name))
 				snapshot[g.Name] = goldText(t, e, g, aggStart, through[g.Name])
 			}
@@ -257,6 +257,7 @@ func TestHistory_GoldOutlivesDetail(t *testing.T) {
 		"SELECT min(usage_date) FROM cost_by_workspace",
 		"SELECT min(usage_date) FROM cost_by_job_sku",
 		"SELECT min(period_date) FROM sla_compliance",
+		"SELECT min(usage_date) FROM cluster_efficiency",
 	} {
 		if got := queryDate(t, e, q); !got.Equal(aggStart) {
 			t.Errorf("%s = %s, want the start of the aggregate window %s", q, got.Format("2006-01-02"), aggStart.Format("2006-01-02"))
@@ -275,6 +276,9 @@ func TestHistory_GoldOutlivesDetail(t *testing.T) {
 	if got := queryFloat(t, e, "SELECT sum(failed_runs) FROM job_summary_daily WHERE run_date < DATE '"+detailStart.Format("2006-01-02")+"'"); got == 0 {
 		t.Error("no failed run counted before the detail window: history lost the failures")
 	}
+	if got := queryFloat(t, e, "SELECT coalesce(sum(failures), 0) FROM failure_analysis WHERE run_date < DATE '"+detailStart.Format("2006-01-02")+"'"); got == 0 {
+		t.Error("failure_analysis lost the failures before the detail window")
+	}
 	if got := queryDate(t, e, "SELECT min(month) FROM budget_status_history"); !got.Equal(day("2026-07-01")) {
 		t.Errorf("oldest kept month = %s, want 2026-07-01 (June's start was never in a whole detail window)", got.Format("2006-01-02"))
 	}
@@ -287,9 +291,6 @@ func TestHistory_GoldOutlivesDetail(t *testing.T) {
 	// first day of the aggregate window at the end: older ones have aged
 	// out of gold since).
 	for _, g := range historyFacts(t) {
-		if g.Name == "cluster_efficiency" {
-			continue
-		}
 		if len(snapshot[g.Name]) == 0 {
 			t.Errorf("%s: no kept period to compare", g.Name)
 		}

@@ -13,16 +13,21 @@
 #
 # Why an AUTO CDC target: Databricks documents insert, update, delete and
 # merge statements on "the target streaming tables created by AUTO CDC ...
-# INTO statements" when the pipeline publishes to Unity Catalog (Lakeflow
-# "AUTO CDC advanced" page: "Add, change, or delete data in a target
-# streaming table"; DML must not change the schema and runs on a SQL
-# warehouse or standard-access compute). A materialized view cannot be
-# written at all. The flow itself is a one-time flow (once=True) over an
-# empty source: it gives the table its schema and never writes a row.
+# INTO statements" when the pipeline publishes to Unity Catalog ("Add,
+# change, or delete data in a target streaming table",
+# https://learn.microsoft.com/azure/databricks/ldp/cdc-advanced); such DML
+# must not change the schema and runs on a SQL warehouse or standard-access
+# compute (serverless jobs are). A materialized view cannot be written by
+# DML at all. The flow is a one-time flow (create_auto_cdc_flow once=True,
+# https://docs.databricks.com/gcp/dlt-ref/dlt-python-ref-apply-changes) over
+# an empty source: it gives the table its schema on the first update and
+# never writes a row, so the MERGE is the only writer.
 #
-# pipelines.reset.allowed = false: a full refresh truncates a streaming
-# table ("Full refresh for streaming tables"); history that silver no
-# longer holds could not be rebuilt, so a full refresh keeps these tables.
+# pipelines.reset.allowed = false: a full refresh "truncates the streaming
+# table" (https://docs.databricks.com/aws/en/ldp/full-refresh-st); history
+# that silver no longer holds could not be rebuilt, so these tables opt out
+# (table property of the pipeline properties reference,
+# https://docs.databricks.com/aws/en/ldp/properties).
 from pyspark import pipelines as dp
 
 
