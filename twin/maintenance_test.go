@@ -188,20 +188,29 @@ func TestMaintenance_RetentionWindows(t *testing.T) {
 }
 
 // fakePipelines is a pyspark.pipelines stand-in for the pipeline's history
-// source: it records the tables, views and flows the module declares, and
-// what each view returns, as JSON at exit.
+// source, with the names and keyword arguments of the documented API
+// (create_streaming_table, create_auto_cdc_flow, @temporary_view: the
+// pyspark.pipelines reference): it records the tables, views and flows the
+// module declares, and what each view returns, as JSON at exit. A misspelt
+// function or argument fails the module here.
 const fakePipelines = `
 import atexit, json, sys, types, builtins
 
 declared = {"tables": [], "flows": [], "views": {}}
 
-def create_streaming_table(name, **kw):
-    declared["tables"].append(dict(kw, name=name))
+def create_streaming_table(name, *, comment=None, table_properties=None, partition_cols=None,
+                           cluster_by=None, schema=None, format=None):
+    declared["tables"].append(dict(name=name, comment=comment, table_properties=table_properties,
+                                   cluster_by=cluster_by, schema=schema))
 
-def create_auto_cdc_flow(**kw):
-    declared["flows"].append(kw)
+def create_auto_cdc_flow(*, target, source, keys, sequence_by, ignore_null_updates=False,
+                         apply_as_deletes=None, apply_as_truncates=None, column_list=None,
+                         except_column_list=None, stored_as_scd_type=1, track_history_column_list=None,
+                         track_history_except_column_list=None, name=None, once=False):
+    declared["flows"].append(dict(target=target, source=source, keys=keys, sequence_by=sequence_by,
+                                  stored_as_scd_type=stored_as_scd_type, name=name, once=once))
 
-def view(name=None, comment=None):
+def temporary_view(name=None, comment=None):
     def wrap(fn):
         declared["views"][name] = fn()
         return fn
@@ -215,7 +224,7 @@ pyspark = types.ModuleType("pyspark")
 pipelines = types.ModuleType("pyspark.pipelines")
 pipelines.create_streaming_table = create_streaming_table
 pipelines.create_auto_cdc_flow = create_auto_cdc_flow
-pipelines.view = view
+pipelines.temporary_view = temporary_view
 pyspark.pipelines = pipelines
 sys.modules["pyspark"] = pyspark
 sys.modules["pyspark.pipelines"] = pipelines

@@ -43,7 +43,7 @@ BUDGET_STATUS_HISTORY_SCHEMA = ", ".join([
 ])
 
 
-@dp.view(name="budget_status_history_empty", comment="No rows: the schema of budget_status_history for its one-time flow.")
+@dp.temporary_view(name="budget_status_history_empty", comment="No rows: the schema of budget_status_history for its one-time flow.")
 def budget_status_history_empty():
     return spark.createDataFrame([], BUDGET_STATUS_HISTORY_SCHEMA)
 
@@ -83,7 +83,7 @@ CLUSTER_EFFICIENCY_HISTORY_SCHEMA = ", ".join([
 ])
 
 
-@dp.view(name="cluster_efficiency_history_empty", comment="No rows: the schema of cluster_efficiency_history for its one-time flow.")
+@dp.temporary_view(name="cluster_efficiency_history_empty", comment="No rows: the schema of cluster_efficiency_history for its one-time flow.")
 def cluster_efficiency_history_empty():
     return spark.createDataFrame([], CLUSTER_EFFICIENCY_HISTORY_SCHEMA)
 
@@ -122,7 +122,7 @@ COST_BY_JOB_SKU_HISTORY_SCHEMA = ", ".join([
 ])
 
 
-@dp.view(name="cost_by_job_sku_history_empty", comment="No rows: the schema of cost_by_job_sku_history for its one-time flow.")
+@dp.temporary_view(name="cost_by_job_sku_history_empty", comment="No rows: the schema of cost_by_job_sku_history for its one-time flow.")
 def cost_by_job_sku_history_empty():
     return spark.createDataFrame([], COST_BY_JOB_SKU_HISTORY_SCHEMA)
 
@@ -158,7 +158,7 @@ COST_BY_WORKSPACE_HISTORY_SCHEMA = ", ".join([
 ])
 
 
-@dp.view(name="cost_by_workspace_history_empty", comment="No rows: the schema of cost_by_workspace_history for its one-time flow.")
+@dp.temporary_view(name="cost_by_workspace_history_empty", comment="No rows: the schema of cost_by_workspace_history for its one-time flow.")
 def cost_by_workspace_history_empty():
     return spark.createDataFrame([], COST_BY_WORKSPACE_HISTORY_SCHEMA)
 
@@ -193,7 +193,7 @@ FAILURE_ANALYSIS_HISTORY_SCHEMA = ", ".join([
 ])
 
 
-@dp.view(name="failure_analysis_history_empty", comment="No rows: the schema of failure_analysis_history for its one-time flow.")
+@dp.temporary_view(name="failure_analysis_history_empty", comment="No rows: the schema of failure_analysis_history for its one-time flow.")
 def failure_analysis_history_empty():
     return spark.createDataFrame([], FAILURE_ANALYSIS_HISTORY_SCHEMA)
 
@@ -237,7 +237,7 @@ JOB_SUMMARY_DAILY_HISTORY_SCHEMA = ", ".join([
 ])
 
 
-@dp.view(name="job_summary_daily_history_empty", comment="No rows: the schema of job_summary_daily_history for its one-time flow.")
+@dp.temporary_view(name="job_summary_daily_history_empty", comment="No rows: the schema of job_summary_daily_history for its one-time flow.")
 def job_summary_daily_history_empty():
     return spark.createDataFrame([], JOB_SUMMARY_DAILY_HISTORY_SCHEMA)
 
@@ -280,7 +280,7 @@ SLA_COMPLIANCE_HISTORY_SCHEMA = ", ".join([
 ])
 
 
-@dp.view(name="sla_compliance_history_empty", comment="No rows: the schema of sla_compliance_history for its one-time flow.")
+@dp.temporary_view(name="sla_compliance_history_empty", comment="No rows: the schema of sla_compliance_history for its one-time flow.")
 def sla_compliance_history_empty():
     return spark.createDataFrame([], SLA_COMPLIANCE_HISTORY_SCHEMA)
 
@@ -318,7 +318,7 @@ TREND_METRICS_HISTORY_SCHEMA = ", ".join([
 ])
 
 
-@dp.view(name="trend_metrics_history_empty", comment="No rows: the schema of trend_metrics_history for its one-time flow.")
+@dp.temporary_view(name="trend_metrics_history_empty", comment="No rows: the schema of trend_metrics_history for its one-time flow.")
 def trend_metrics_history_empty():
     return spark.createDataFrame([], TREND_METRICS_HISTORY_SCHEMA)
 
