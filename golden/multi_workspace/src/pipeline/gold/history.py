@@ -43,9 +43,13 @@ BUDGET_STATUS_HISTORY_SCHEMA = ", ".join([
 ])
 
 
+# The same columns without comments: the empty source's schema.
+BUDGET_STATUS_HISTORY_COLUMNS = ", ".join(["month DATE", "team STRING", "budget DOUBLE", "cost_net_to_date DOUBLE", "forecast_month_end DOUBLE", "pct_of_budget DOUBLE"])
+
+
 @dp.temporary_view(name="budget_status_history_empty", comment="No rows: the schema of budget_status_history for its one-time flow.")
 def budget_status_history_empty():
-    return spark.createDataFrame([], BUDGET_STATUS_HISTORY_SCHEMA)
+    return spark.createDataFrame([], BUDGET_STATUS_HISTORY_COLUMNS)
 
 
 dp.create_streaming_table(
@@ -83,9 +87,13 @@ CLUSTER_EFFICIENCY_HISTORY_SCHEMA = ", ".join([
 ])
 
 
+# The same columns without comments: the empty source's schema.
+CLUSTER_EFFICIENCY_HISTORY_COLUMNS = ", ".join(["workspace_id STRING", "cluster_id STRING", "usage_date DATE", "team STRING", "job_id STRING", "avg_cpu_percent DOUBLE", "up_minutes DOUBLE", "idle_minutes DOUBLE", "is_all_purpose BOOLEAN", "cost_net DOUBLE", "potential_savings DOUBLE"])
+
+
 @dp.temporary_view(name="cluster_efficiency_history_empty", comment="No rows: the schema of cluster_efficiency_history for its one-time flow.")
 def cluster_efficiency_history_empty():
-    return spark.createDataFrame([], CLUSTER_EFFICIENCY_HISTORY_SCHEMA)
+    return spark.createDataFrame([], CLUSTER_EFFICIENCY_HISTORY_COLUMNS)
 
 
 dp.create_streaming_table(
@@ -122,9 +130,13 @@ COST_BY_JOB_SKU_HISTORY_SCHEMA = ", ".join([
 ])
 
 
+# The same columns without comments: the empty source's schema.
+COST_BY_JOB_SKU_HISTORY_COLUMNS = ", ".join(["usage_date DATE", "workspace_id STRING", "team STRING", "job_id STRING", "job_name STRING", "sku_name STRING", "allocation_method STRING", "dbus DOUBLE", "cost_list DOUBLE", "cost_net DOUBLE"])
+
+
 @dp.temporary_view(name="cost_by_job_sku_history_empty", comment="No rows: the schema of cost_by_job_sku_history for its one-time flow.")
 def cost_by_job_sku_history_empty():
-    return spark.createDataFrame([], COST_BY_JOB_SKU_HISTORY_SCHEMA)
+    return spark.createDataFrame([], COST_BY_JOB_SKU_HISTORY_COLUMNS)
 
 
 dp.create_streaming_table(
@@ -158,9 +170,13 @@ COST_BY_WORKSPACE_HISTORY_SCHEMA = ", ".join([
 ])
 
 
+# The same columns without comments: the empty source's schema.
+COST_BY_WORKSPACE_HISTORY_COLUMNS = ", ".join(["usage_date DATE", "workspace_id STRING", "workspace_name STRING", "team STRING", "dbus DOUBLE", "cost_list DOUBLE", "cost_net DOUBLE"])
+
+
 @dp.temporary_view(name="cost_by_workspace_history_empty", comment="No rows: the schema of cost_by_workspace_history for its one-time flow.")
 def cost_by_workspace_history_empty():
-    return spark.createDataFrame([], COST_BY_WORKSPACE_HISTORY_SCHEMA)
+    return spark.createDataFrame([], COST_BY_WORKSPACE_HISTORY_COLUMNS)
 
 
 dp.create_streaming_table(
@@ -193,9 +209,13 @@ FAILURE_ANALYSIS_HISTORY_SCHEMA = ", ".join([
 ])
 
 
+# The same columns without comments: the empty source's schema.
+FAILURE_ANALYSIS_HISTORY_COLUMNS = ", ".join(["run_date DATE", "team STRING", "failure_class STRING", "failures BIGINT", "affected_jobs BIGINT", "cost_net DOUBLE"])
+
+
 @dp.temporary_view(name="failure_analysis_history_empty", comment="No rows: the schema of failure_analysis_history for its one-time flow.")
 def failure_analysis_history_empty():
-    return spark.createDataFrame([], FAILURE_ANALYSIS_HISTORY_SCHEMA)
+    return spark.createDataFrame([], FAILURE_ANALYSIS_HISTORY_COLUMNS)
 
 
 dp.create_streaming_table(
@@ -237,9 +257,13 @@ JOB_SUMMARY_DAILY_HISTORY_SCHEMA = ", ".join([
 ])
 
 
+# The same columns without comments: the empty source's schema.
+JOB_SUMMARY_DAILY_HISTORY_COLUMNS = ", ".join(["run_date DATE", "workspace_id STRING", "team STRING", "job_id STRING", "job_name STRING", "total_runs BIGINT", "successful_runs BIGINT", "failed_runs BIGINT", "success_rate DOUBLE", "avg_duration_seconds DOUBLE", "p95_duration_seconds DOUBLE", "repairs BIGINT", "cost_list DOUBLE", "cost_net DOUBLE", "failed_attempt_cost_net DOUBLE"])
+
+
 @dp.temporary_view(name="job_summary_daily_history_empty", comment="No rows: the schema of job_summary_daily_history for its one-time flow.")
 def job_summary_daily_history_empty():
-    return spark.createDataFrame([], JOB_SUMMARY_DAILY_HISTORY_SCHEMA)
+    return spark.createDataFrame([], JOB_SUMMARY_DAILY_HISTORY_COLUMNS)
 
 
 dp.create_streaming_table(
@@ -280,9 +304,13 @@ SLA_COMPLIANCE_HISTORY_SCHEMA = ", ".join([
 ])
 
 
+# The same columns without comments: the empty source's schema.
+SLA_COMPLIANCE_HISTORY_COLUMNS = ", ".join(["sla_name STRING", "severity STRING", "workspace_id STRING", "job_id STRING", "job_name STRING", "team STRING", "period_date DATE", "deadline_met BOOLEAN", "duration_met BOOLEAN", "success_rate_met BOOLEAN", "success_rate DOUBLE", "met BOOLEAN", "breach_epoch BIGINT", "breach_reason STRING"])
+
+
 @dp.temporary_view(name="sla_compliance_history_empty", comment="No rows: the schema of sla_compliance_history for its one-time flow.")
 def sla_compliance_history_empty():
-    return spark.createDataFrame([], SLA_COMPLIANCE_HISTORY_SCHEMA)
+    return spark.createDataFrame([], SLA_COMPLIANCE_HISTORY_COLUMNS)
 
 
 dp.create_streaming_table(
@@ -318,9 +346,13 @@ TREND_METRICS_HISTORY_SCHEMA = ", ".join([
 ])
 
 
+# The same columns without comments: the empty source's schema.
+TREND_METRICS_HISTORY_COLUMNS = ", ".join(["week_start DATE", "team STRING", "runs BIGINT", "failures BIGINT", "cost_net DOUBLE", "cost_net_prev_week DOUBLE", "cost_change_pct DOUBLE", "failure_rate DOUBLE", "failure_rate_prev_week DOUBLE"])
+
+
 @dp.temporary_view(name="trend_metrics_history_empty", comment="No rows: the schema of trend_metrics_history for its one-time flow.")
 def trend_metrics_history_empty():
-    return spark.createDataFrame([], TREND_METRICS_HISTORY_SCHEMA)
+    return spark.createDataFrame([], TREND_METRICS_HISTORY_COLUMNS)
 
 
 dp.create_streaming_table(
