@@ -105,6 +105,16 @@ func Open(asOf time.Time, opts ...Option) (*Engine, error) {
 		return nil, err
 	}
 	setup = append(setup, ddl)
+	// The gold history tables are pipeline streaming tables that keep their
+	// rows across updates (RunPipeline replaces only what it computes); the
+	// history step (PersistHistory) and the tests write them.
+	for _, h := range model.HistoryTables() {
+		ddl, err := createTable(h.Name, h.Columns)
+		if err != nil {
+			return nil, err
+		}
+		setup = append(setup, ddl)
+	}
 	setup = append(setup, Macros...)
 	for _, s := range setup {
 		if _, err := db.Exec(s); err != nil {

@@ -76,6 +76,9 @@ func external(name string) bool {
 	if _, ok := SystemTable(name); ok {
 		return true
 	}
+	if _, ok := model.HistoryTableByName(name); ok {
+		return true // declared by the pipeline's Python source, created by the engine
+	}
 	return name == model.CollectorTable.Name
 }
 

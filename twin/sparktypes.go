@@ -551,6 +551,8 @@ func declaredColumns(name string) ([]outCol, bool) {
 		cols = model.CollectorTable.Columns
 	} else if pt, ok := model.PipelineTableByName(name); ok {
 		cols = pt.Columns
+	} else if ht, ok := model.HistoryTableByName(name); ok {
+		cols = ht.Columns
 	} else {
 		for _, bt := range model.BronzeTables() {
 			if bt.Name == name {

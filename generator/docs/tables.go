@@ -26,6 +26,11 @@ func Tables() []byte {
 		}
 		fmt.Fprintf(&out, "- [%s](#%s): %s\n", title(layer), layer, tableList(names))
 	}
+	var history []string
+	for _, t := range model.HistoryTables() {
+		history = append(history, t.Name)
+	}
+	fmt.Fprintf(&out, "- [History](#history): %s\n", tableList(history))
 	fmt.Fprintf(&out, "- [Collector](#collector): %s\n", tableList([]string{model.CollectorTable.Name}))
 
 	out.WriteString("\n## Bronze\n\nIncremental copies of the system tables, filtered to the spec's `workspaces` " +
@@ -51,6 +56,17 @@ func Tables() []byte {
 		for _, t := range byLayer[layer] {
 			pipelineTable(&out, t)
 		}
+	}
+
+	fmt.Fprintf(&out, "\n## History\n\nThe closed periods of the daily, weekly and monthly gold facts, kept for "+
+		"`retention.aggregate_days` after silver (`retention.detail_days`) has let them go. The pipeline declares them "+
+		"(`%s`: streaming tables with `pipelines.reset.allowed = false`, so a full refresh keeps them); the maintenance "+
+		"job's `keep_history` task merges each period into them once it is closed, %d days after its last local day, "+
+		"and its `retention` task deletes their rows older than `retention.aggregate_days`. Each gold fact reads its "+
+		"history table back and recomputes only the later periods from silver, so dashboards and alerts read one "+
+		"table per fact. Columns, key and grain are the fact's.\n", model.HistorySource, model.HistoryCloseDays)
+	for _, t := range model.HistoryTables() {
+		fmt.Fprintf(&out, "\n### %s\n\n%s\n", t.Name, t.Comment)
 	}
 
 	out.WriteString("\n## Collector\n\nWritten by the Jobs API collector (`collector` in the spec), not by the pipeline: " +
@@ -88,6 +104,10 @@ func pipelineTable(out *bytes.Buffer, t model.PipelineTable) {
 	}
 	if len(t.ClusterBy) > 0 {
 		fmt.Fprintf(out, "- Clustered by: %s.\n", code(t.ClusterBy))
+	}
+	if t.History != "" {
+		fmt.Fprintf(out, "- History: closed %ss are kept in [`%s`](#%s) for `retention.aggregate_days`; the later ones are recomputed from silver.\n",
+			t.History, model.HistoryName(t.Name), model.HistoryName(t.Name))
 	}
 	out.WriteString("\n")
 	columnTable(out, t.Columns)

@@ -40,6 +40,7 @@ type Bundle struct {
 	Dashboards     []string
 	Monitor        Monitor
 	Tables         []PipelineTable // silver and gold
+	History        []PipelineTable // the gold facts' history tables (history.go)
 	Alerts         []Alert         // sorted by key
 	Reports        []Report        // spec order
 }
@@ -137,6 +138,10 @@ type Job struct {
 	// script), nil when collection is all the job does.
 	CollectTask *Task
 	MainTask    *Task
+	// HistoryTask keeps the gold facts' closed periods (history.go) before
+	// MainTask; only the maintenance job has one, so retention never
+	// deletes detail that a period still needs.
+	HistoryTask *Task
 }
 
 // Task is the timeout and retry policy of one job task. The job's timeout
@@ -258,9 +263,11 @@ func Build(s *spec.Spec) (*Bundle, error) {
 		HealthSeconds:  60 * 60,
 		Notify:         b.RefreshJob.Notify,
 		Tags:           b.RefreshJob.Tags,
-		// One retry after a 5-minute wait, both attempts inside the job's
-		// 2 hours: 2 x 3,300 s + 300 s = 6,900 s.
-		MainTask: &Task{TimeoutSeconds: 3300, MaxRetries: 1, MinRetryIntervalMillis: 5 * 60 * 1000},
+		// Each task retries once after a wait, the chain inside the job's
+		// 2 hours: history 2 x 1,200 s + 60 s, then retention
+		// 2 x 2,100 s + 300 s: 6,960 s.
+		HistoryTask: &Task{TimeoutSeconds: 1200, MaxRetries: 1, MinRetryIntervalMillis: 60 * 1000},
+		MainTask:    &Task{TimeoutSeconds: 2100, MaxRetries: 1, MinRetryIntervalMillis: 5 * 60 * 1000},
 	}
 	if b.Collector.Enabled {
 		b.CollectorJob = &Job{
@@ -285,6 +292,7 @@ func Build(s *spec.Spec) (*Bundle, error) {
 	}
 	b.Bronze = BronzeTables()
 	b.Tables = PipelineTables()
+	b.History = HistoryTables()
 	b.Monitor = buildMonitor(s)
 	if err := b.buildAlerts(s); err != nil {
 		return nil, err

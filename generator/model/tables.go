@@ -36,10 +36,21 @@ type PipelineTable struct {
 	// retention filter use it. Empty for dimension tables.
 	DateColumn string
 	ClusterBy  []string
+	// History is the period a gold fact's DateColumn starts (day, week or
+	// month) when its closed periods are kept in a history table for
+	// retention.aggregate_days (HistoryTables); empty for tables that are
+	// detail, snapshots or dimensions and live only as long as silver.
+	History string
 }
 
 // File is the pipeline source of the table, relative to the bundle root.
-func (t PipelineTable) File() string { return "src/pipeline/" + t.Layer + "/" + t.Name + ".sql" }
+// The history tables share one Python source (HistorySource).
+func (t PipelineTable) File() string {
+	if t.Layer == LayerHistory {
+		return HistorySource
+	}
+	return "src/pipeline/" + t.Layer + "/" + t.Name + ".sql"
+}
 
 // Template is the template of the table's query.
 func (t PipelineTable) Template() string {
@@ -267,7 +278,7 @@ func PipelineTables() []PipelineTable {
 		{Name: "budget_status", Layer: "gold", Grain: "one row per (month, team)",
 			Comment:    "Monthly net cost per team against its budget, with a linear month-end forecast.",
 			Keys:       []string{"month", "team"},
-			DateColumn: "month", ClusterBy: []string{"month"},
+			DateColumn: "month", History: "month", ClusterBy: []string{"month"},
 			Columns: columns(
 				"month DATE: First day of the local month.",
 				colTeam,
@@ -278,7 +289,7 @@ func PipelineTables() []PipelineTable {
 		{Name: "cluster_efficiency", Layer: "gold", Grain: "one row per (workspace_id, cluster_id, usage_date)",
 			Comment:    "Daily utilization, idle time and the cost of idle time per cluster.",
 			Keys:       []string{"workspace_id", "cluster_id", "usage_date"},
-			DateColumn: "usage_date", ClusterBy: []string{"usage_date"},
+			DateColumn: "usage_date", History: "day", ClusterBy: []string{"usage_date"},
 			Columns: columns(colWorkspace,
 				"cluster_id STRING: Cluster id.",
 				"usage_date DATE: Local date (spec timezone).",
@@ -293,7 +304,7 @@ func PipelineTables() []PipelineTable {
 		{Name: "cost_by_job_sku", Layer: "gold", Grain: "one row per (usage_date, workspace_id, team, job_id, sku_name, allocation_method)",
 			Comment:    "Daily cost per job and SKU as allocated (direct, or apportioned from all-purpose clusters), with the job's name.",
 			Keys:       []string{"usage_date", "workspace_id", "team", "job_id", "sku_name", "allocation_method"},
-			DateColumn: "usage_date", ClusterBy: []string{"usage_date"},
+			DateColumn: "usage_date", History: "day", ClusterBy: []string{"usage_date"},
 			Columns: columns(
 				"usage_date DATE: Local date (spec timezone) of the usage.",
 				colWorkspace, colTeam,
@@ -305,7 +316,7 @@ func PipelineTables() []PipelineTable {
 		{Name: "cost_by_workspace", Layer: "gold", Grain: "one row per (usage_date, workspace_id, team)",
 			Comment:    "Daily cost per workspace and team.",
 			Keys:       []string{"usage_date", "workspace_id", "team"},
-			DateColumn: "usage_date", ClusterBy: []string{"usage_date"},
+			DateColumn: "usage_date", History: "day", ClusterBy: []string{"usage_date"},
 			Columns: columns(
 				"usage_date DATE: Local date (spec timezone).",
 				colWorkspace,
@@ -314,7 +325,7 @@ func PipelineTables() []PipelineTable {
 		{Name: "failure_analysis", Layer: "gold", Grain: "one row per (run_date, team, failure_class)",
 			Comment:    "Daily failures per team and failure class.",
 			Keys:       []string{"run_date", "team", "failure_class"},
-			DateColumn: "run_date", ClusterBy: []string{"run_date"},
+			DateColumn: "run_date", History: "day", ClusterBy: []string{"run_date"},
 			Columns: columns(
 				"run_date DATE: Local date (spec timezone) the failed runs started.",
 				colTeam,
@@ -325,7 +336,7 @@ func PipelineTables() []PipelineTable {
 		{Name: "job_summary_daily", Layer: "gold", Grain: "one row per (run_date, workspace_id, team, job_id)",
 			Comment:    "Daily run counts, success rate, duration and cost per job (finished runs).",
 			Keys:       []string{"run_date", "workspace_id", "team", "job_id"},
-			DateColumn: "run_date", ClusterBy: []string{"run_date"},
+			DateColumn: "run_date", History: "day", ClusterBy: []string{"run_date"},
 			Columns: columns(
 				"run_date DATE: Local date (spec timezone) the runs started.",
 				colWorkspace, colTeam, colJob, colJobName,
@@ -369,7 +380,7 @@ func PipelineTables() []PipelineTable {
 		{Name: "sla_compliance", Layer: "gold", Grain: "one row per (sla_name, workspace_id, job_id, period_date)",
 			Comment:    "Per SLA, job and local day: which of the SLA's checks held.",
 			Keys:       []string{"sla_name", "workspace_id", "job_id", "period_date"},
-			DateColumn: "period_date", ClusterBy: []string{"period_date"},
+			DateColumn: "period_date", History: "day", ClusterBy: []string{"period_date"},
 			Columns: columns(
 				"sla_name STRING: SLA name from the spec.",
 				"severity STRING: critical, warning or info.",
@@ -385,7 +396,7 @@ func PipelineTables() []PipelineTable {
 		{Name: "trend_metrics", Layer: "gold", Grain: "one row per (week_start, team)",
 			Comment:    "Weekly runs, failures and cost per team with the previous week for comparison.",
 			Keys:       []string{"week_start", "team"},
-			DateColumn: "week_start", ClusterBy: []string{"week_start"},
+			DateColumn: "week_start", History: "week", ClusterBy: []string{"week_start"},
 			Columns: columns(
 				"week_start DATE: Monday of the local week.",
 				colTeam,

@@ -63,6 +63,8 @@ var Manifest = []FileTemplate{
 	{Template: "templates/resources/dashboards.yml.tmpl", Files: dashboardResources},
 	{Template: "templates/collector/jobs_api_collector.py.tmpl", Files: withCollector("src/collector/jobs_api_collector.py")},
 	{Template: "templates/maintenance/retention.py.tmpl", Files: single("src/maintenance/retention.py")},
+	{Template: "templates/maintenance/history.py.tmpl", Files: historyFiles},
+	{Template: "templates/pipeline/gold_history.py.tmpl", Files: single(model.HistorySource)},
 	{Template: "templates/docs/data_dictionary.md.tmpl", Files: single("docs/data_dictionary.md")},
 	{Template: "templates/docs/runbook.md.tmpl", Files: runbookFiles},
 	{Template: "templates/pipeline/bronze_streaming.py.tmpl", Files: bronzeFiles(true)},

@@ -7,20 +7,34 @@ dimension tables keep every version: their latest row must survive). The
 Jobs API collector's table is trimmed the same way and compacted
 with OPTIMIZE; pipeline tables are compacted by the pipeline itself.
 Silver and gold are materialized views that recompute from what is left (the
-Lakeflow GDPR guidance: delete in bronze, let the pipeline propagate).
+Lakeflow GDPR guidance: delete in bronze, let the pipeline propagate). The
+gold history tables (src/pipeline/gold/history.py) keep the closed periods of
+the daily, weekly and monthly gold facts; their rows older than
+retention.aggregate_days are deleted here too (DML on these pipeline
+streaming tables: see the note in history.py).
 """
 import argparse
 
-# (table, time column, whether the column is a DATE, whether to OPTIMIZE),
-# from the dbmon model. Pipeline tables are compacted by the pipeline's own
-# maintenance, so only the collector's plain Delta table is optimized here.
+# (table, time column, whether the column is a DATE, whether to OPTIMIZE,
+# window), from the dbmon model: window "detail" is retention.detail_days,
+# "aggregate" retention.aggregate_days. Pipeline tables are compacted by the
+# pipeline's own maintenance, so only the collector's plain Delta table is
+# optimized here.
 TABLES = [
-    ("bronze_billing_usage", "usage_date", True, False),
-    ("bronze_job_run_timeline", "period_start_time", False, False),
-    ("bronze_job_task_run_timeline", "period_start_time", False, False),
-    ("bronze_node_timeline", "start_time", False, False),
-    ("bronze_pipeline_update_timeline", "period_start_time", False, False),
-    ("bronze_api_job_runs", "collected_at", False, True),
+    ("bronze_billing_usage", "usage_date", True, False, "detail"),
+    ("bronze_job_run_timeline", "period_start_time", False, False, "detail"),
+    ("bronze_job_task_run_timeline", "period_start_time", False, False, "detail"),
+    ("bronze_node_timeline", "start_time", False, False, "detail"),
+    ("bronze_pipeline_update_timeline", "period_start_time", False, False, "detail"),
+    ("bronze_api_job_runs", "collected_at", False, True, "detail"),
+    ("budget_status_history", "month", True, False, "aggregate"),
+    ("cluster_efficiency_history", "usage_date", True, False, "aggregate"),
+    ("cost_by_job_sku_history", "usage_date", True, False, "aggregate"),
+    ("cost_by_workspace_history", "usage_date", True, False, "aggregate"),
+    ("failure_analysis_history", "run_date", True, False, "aggregate"),
+    ("job_summary_daily_history", "run_date", True, False, "aggregate"),
+    ("sla_compliance_history", "period_date", True, False, "aggregate"),
+    ("trend_metrics_history", "week_start", True, False, "aggregate"),
 ]
 
 
@@ -28,12 +42,13 @@ def quote(*parts):
     return ".".join("`" + p.replace("`", "``") + "`" for p in parts)
 
 
-def retention_statements(catalog, schema, days):
-    """The statements per table, in order: DELETE the rows past the window,
-    then OPTIMIZE where this job owns compaction."""
-    days = int(days)
+def retention_statements(catalog, schema, days, aggregate_days):
+    """The statements per table, in order: DELETE the rows past the table's
+    window, then OPTIMIZE where this job owns compaction."""
+    windows = {"detail": int(days), "aggregate": int(aggregate_days)}
     out = []
-    for table, column, is_date, optimize in TABLES:
+    for table, column, is_date, optimize, window in TABLES:
+        days = windows[window]
         cutoff = "date_sub(current_date(), {})".format(days) if is_date else \
             "current_timestamp() - INTERVAL {} DAYS".format(days)
         name = quote(catalog, schema, table)
@@ -49,20 +64,25 @@ def main(argv=None):
     parser.add_argument("--catalog", required=True)
     parser.add_argument("--schema", required=True)
     parser.add_argument("--days", type=int, default=90)
+    parser.add_argument("--aggregate-days", type=int, default=730)
     args = parser.parse_args(argv)
     if args.days < 1:
         parser.error("--days must be at least 1")
+    if args.aggregate_days < args.days:
+        parser.error("--aggregate-days must be at least --days")
 
     from pyspark.sql import SparkSession  # provided by the Databricks runtime
 
     spark = SparkSession.builder.getOrCreate()
-    for table, statements in retention_statements(args.catalog, args.schema, args.days):
+    windows = {"detail": args.days, "aggregate": args.aggregate_days}
+    for table, statements in retention_statements(args.catalog, args.schema, args.days, args.aggregate_days):
         if not spark.catalog.tableExists("{}.{}.{}".format(args.catalog, args.schema, table)):
             print('{"event": "retention", "table": "%s", "skipped": "does not exist yet"}' % table)
             continue
         for statement in statements:
             spark.sql(statement)
-        print('{"event": "retention", "table": "%s", "days": %d}' % (table, args.days))
+        window = [w for t, _, _, _, w in TABLES if t == table][0]
+        print('{"event": "retention", "table": "%s", "days": %d}' % (table, windows[window]))
     return 0
 
 

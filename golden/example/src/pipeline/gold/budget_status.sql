@@ -40,25 +40,49 @@ keyed AS (
   SELECT month, team FROM monthly
   UNION
   SELECT CAST(date_trunc('MONTH', (SELECT day FROM complete)) AS DATE) AS month, team FROM budgets
-)
-SELECT
-  k.month,
-  k.team,
-  b.budget,
-  coalesce(m.cost_net, 0) AS cost_net_to_date,
-  CASE
-    WHEN k.month = CAST(date_trunc('MONTH', c.day) AS DATE)
-      THEN coalesce(m.cost_net, 0) / day(c.day) * day(last_day(c.day))
-    ELSE coalesce(m.cost_net, 0)
-  END AS forecast_month_end,
-  100 * try_divide(
+),
+-- The fact as silver has it (the periods silver still holds).
+live AS (
+  SELECT
+    k.month,
+    k.team,
+    b.budget,
+    coalesce(m.cost_net, 0) AS cost_net_to_date,
     CASE
       WHEN k.month = CAST(date_trunc('MONTH', c.day) AS DATE)
         THEN coalesce(m.cost_net, 0) / day(c.day) * day(last_day(c.day))
       ELSE coalesce(m.cost_net, 0)
-    END, b.budget) AS pct_of_budget
-FROM keyed k
-CROSS JOIN complete c
-LEFT JOIN monthly m ON m.month = k.month AND m.team = k.team
-LEFT JOIN budgets b ON b.team = k.team
-WHERE k.month >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
+    END AS forecast_month_end,
+    100 * try_divide(
+      CASE
+        WHEN k.month = CAST(date_trunc('MONTH', c.day) AS DATE)
+          THEN coalesce(m.cost_net, 0) / day(c.day) * day(last_day(c.day))
+        ELSE coalesce(m.cost_net, 0)
+      END, b.budget) AS pct_of_budget
+  FROM keyed k
+  CROSS JOIN complete c
+  LEFT JOIN monthly m ON m.month = k.month AND m.team = k.team
+  LEFT JOIN budgets b ON b.team = k.team
+  WHERE k.month >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
+)
+-- Closed months, kept in budget_status_history for retention.aggregate_days.
+SELECT
+  month,
+  team,
+  budget,
+  cost_net_to_date,
+  forecast_month_end,
+  pct_of_budget
+FROM budget_status_history
+WHERE month >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
+UNION ALL
+-- The months after the newest kept one, from silver.
+SELECT
+  month,
+  team,
+  budget,
+  cost_net_to_date,
+  forecast_month_end,
+  pct_of_budget
+FROM live
+WHERE month > (SELECT coalesce(max(month), DATE '1970-01-01') FROM budget_status_history)

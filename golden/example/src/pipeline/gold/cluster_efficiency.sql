@@ -58,24 +58,58 @@ daily_cost AS (
   FROM billing_enriched
   WHERE cluster_id IS NOT NULL
   GROUP BY ALL
+),
+-- The fact as silver has it (the periods silver still holds).
+live AS (
+  SELECT
+    d.workspace_id,
+    d.cluster_id,
+    d.usage_date,
+    d.team,
+    j.job_id,
+    d.avg_cpu_percent,
+    d.up_minutes,
+    d.idle_minutes,
+    a.cluster_id IS NOT NULL AS is_all_purpose,
+    coalesce(c.cost_net, 0) AS cost_net,
+    coalesce(c.cost_net * try_divide(d.idle_minutes, d.up_minutes), 0) AS potential_savings
+  FROM daily d
+  LEFT JOIN daily_job j
+    ON j.workspace_id = d.workspace_id AND j.cluster_id = d.cluster_id AND j.usage_date = d.usage_date
+  LEFT JOIN daily_cost c
+    ON c.workspace_id = d.workspace_id AND c.cluster_id = d.cluster_id AND c.usage_date = d.usage_date
+  LEFT JOIN all_purpose a
+    ON a.workspace_id = d.workspace_id AND a.cluster_id = d.cluster_id
+  WHERE d.usage_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
 )
+-- Closed days, kept in cluster_efficiency_history for retention.aggregate_days.
 SELECT
-  d.workspace_id,
-  d.cluster_id,
-  d.usage_date,
-  d.team,
-  j.job_id,
-  d.avg_cpu_percent,
-  d.up_minutes,
-  d.idle_minutes,
-  a.cluster_id IS NOT NULL AS is_all_purpose,
-  coalesce(c.cost_net, 0) AS cost_net,
-  coalesce(c.cost_net * try_divide(d.idle_minutes, d.up_minutes), 0) AS potential_savings
-FROM daily d
-LEFT JOIN daily_job j
-  ON j.workspace_id = d.workspace_id AND j.cluster_id = d.cluster_id AND j.usage_date = d.usage_date
-LEFT JOIN daily_cost c
-  ON c.workspace_id = d.workspace_id AND c.cluster_id = d.cluster_id AND c.usage_date = d.usage_date
-LEFT JOIN all_purpose a
-  ON a.workspace_id = d.workspace_id AND a.cluster_id = d.cluster_id
-WHERE d.usage_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
+  workspace_id,
+  cluster_id,
+  usage_date,
+  team,
+  job_id,
+  avg_cpu_percent,
+  up_minutes,
+  idle_minutes,
+  is_all_purpose,
+  cost_net,
+  potential_savings
+FROM cluster_efficiency_history
+WHERE usage_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
+UNION ALL
+-- The days after the newest kept one, from silver.
+SELECT
+  workspace_id,
+  cluster_id,
+  usage_date,
+  team,
+  job_id,
+  avg_cpu_percent,
+  up_minutes,
+  idle_minutes,
+  is_all_purpose,
+  cost_net,
+  potential_savings
+FROM live
+WHERE usage_date > (SELECT coalesce(max(usage_date), DATE '1970-01-01') FROM cluster_efficiency_history)

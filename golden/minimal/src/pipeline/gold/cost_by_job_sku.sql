@@ -19,18 +19,49 @@ COMMENT 'Daily cost per job and SKU as allocated (direct, or apportioned from al
 AS
 -- cost_allocated at gold retention with the job's name, so the cost
 -- dashboard's SKU breakdown and its apportioned-cost table read gold only.
+WITH live AS (
+  SELECT
+    c.usage_date,
+    c.workspace_id,
+    c.team,
+    c.job_id,
+    coalesce(j.job_name, c.job_id) AS job_name,
+    c.sku_name,
+    c.allocation_method,
+    c.dbus,
+    c.cost_list,
+    c.cost_net
+  FROM cost_allocated c
+  LEFT JOIN jobs_current j
+    ON j.workspace_id = c.workspace_id AND j.job_id = c.job_id
+  WHERE c.usage_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
+)
+-- Closed days, kept in cost_by_job_sku_history for retention.aggregate_days.
 SELECT
-  c.usage_date,
-  c.workspace_id,
-  c.team,
-  c.job_id,
-  coalesce(j.job_name, c.job_id) AS job_name,
-  c.sku_name,
-  c.allocation_method,
-  c.dbus,
-  c.cost_list,
-  c.cost_net
-FROM cost_allocated c
-LEFT JOIN jobs_current j
-  ON j.workspace_id = c.workspace_id AND j.job_id = c.job_id
-WHERE c.usage_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
+  usage_date,
+  workspace_id,
+  team,
+  job_id,
+  job_name,
+  sku_name,
+  allocation_method,
+  dbus,
+  cost_list,
+  cost_net
+FROM cost_by_job_sku_history
+WHERE usage_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
+UNION ALL
+-- The days after the newest kept one, from silver.
+SELECT
+  usage_date,
+  workspace_id,
+  team,
+  job_id,
+  job_name,
+  sku_name,
+  allocation_method,
+  dbus,
+  cost_list,
+  cost_net
+FROM live
+WHERE usage_date > (SELECT coalesce(max(usage_date), DATE '1970-01-01') FROM cost_by_job_sku_history)

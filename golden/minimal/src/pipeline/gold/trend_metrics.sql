@@ -49,18 +49,48 @@ weekly AS (
   FROM weeks w
   LEFT JOIN weekly_runs r ON r.week_start = w.week_start AND r.team = w.team
   LEFT JOIN weekly_cost c ON c.week_start = w.week_start AND c.team = w.team
+),
+-- The fact as silver has it (the periods silver still holds).
+live AS (
+  SELECT
+    cur.week_start,
+    cur.team,
+    cur.runs,
+    cur.failures,
+    cur.cost_net,
+    prev.cost_net AS cost_net_prev_week,
+    try_divide(cur.cost_net - prev.cost_net, prev.cost_net) * 100 AS cost_change_pct,
+    cur.failure_rate,
+    prev.failure_rate AS failure_rate_prev_week
+  FROM weekly cur
+  LEFT JOIN weekly prev
+    ON prev.team = cur.team AND prev.week_start = date_sub(cur.week_start, 7)
+  WHERE cur.week_start >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
 )
+-- Closed weeks, kept in trend_metrics_history for retention.aggregate_days.
 SELECT
-  cur.week_start,
-  cur.team,
-  cur.runs,
-  cur.failures,
-  cur.cost_net,
-  prev.cost_net AS cost_net_prev_week,
-  try_divide(cur.cost_net - prev.cost_net, prev.cost_net) * 100 AS cost_change_pct,
-  cur.failure_rate,
-  prev.failure_rate AS failure_rate_prev_week
-FROM weekly cur
-LEFT JOIN weekly prev
-  ON prev.team = cur.team AND prev.week_start = date_sub(cur.week_start, 7)
-WHERE cur.week_start >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
+  week_start,
+  team,
+  runs,
+  failures,
+  cost_net,
+  cost_net_prev_week,
+  cost_change_pct,
+  failure_rate,
+  failure_rate_prev_week
+FROM trend_metrics_history
+WHERE week_start >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
+UNION ALL
+-- The weeks after the newest kept one, from silver.
+SELECT
+  week_start,
+  team,
+  runs,
+  failures,
+  cost_net,
+  cost_net_prev_week,
+  cost_change_pct,
+  failure_rate,
+  failure_rate_prev_week
+FROM live
+WHERE week_start > (SELECT coalesce(max(week_start), DATE '1970-01-01') FROM trend_metrics_history)

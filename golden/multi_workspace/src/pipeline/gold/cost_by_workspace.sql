@@ -16,16 +16,41 @@ COMMENT 'Daily cost per workspace and team. Grain: one row per (usage_date, work
 AS
 -- The name the spec gives a workspace (config_workspaces) wins over the
 -- account's.
+WITH live AS (
+  SELECT
+    c.usage_date,
+    c.workspace_id,
+    coalesce(max(n.workspace_name), max(w.workspace_name), c.workspace_id) AS workspace_name,
+    c.team,
+    CAST(sum(c.dbus) AS DOUBLE) AS dbus,
+    CAST(sum(c.cost_list) AS DOUBLE) AS cost_list,
+    CAST(sum(c.cost_net) AS DOUBLE) AS cost_net
+  FROM cost_allocated c
+  LEFT JOIN config_workspaces n ON n.workspace_id = c.workspace_id
+  LEFT JOIN bronze_workspaces w ON w.workspace_id = c.workspace_id
+  WHERE c.usage_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
+  GROUP BY c.usage_date, c.workspace_id, c.team
+)
+-- Closed days, kept in cost_by_workspace_history for retention.aggregate_days.
 SELECT
-  c.usage_date,
-  c.workspace_id,
-  coalesce(max(n.workspace_name), max(w.workspace_name), c.workspace_id) AS workspace_name,
-  c.team,
-  CAST(sum(c.dbus) AS DOUBLE) AS dbus,
-  CAST(sum(c.cost_list) AS DOUBLE) AS cost_list,
-  CAST(sum(c.cost_net) AS DOUBLE) AS cost_net
-FROM cost_allocated c
-LEFT JOIN config_workspaces n ON n.workspace_id = c.workspace_id
-LEFT JOIN bronze_workspaces w ON w.workspace_id = c.workspace_id
-WHERE c.usage_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
-GROUP BY c.usage_date, c.workspace_id, c.team
+  usage_date,
+  workspace_id,
+  workspace_name,
+  team,
+  dbus,
+  cost_list,
+  cost_net
+FROM cost_by_workspace_history
+WHERE usage_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
+UNION ALL
+-- The days after the newest kept one, from silver.
+SELECT
+  usage_date,
+  workspace_id,
+  workspace_name,
+  team,
+  dbus,
+  cost_list,
+  cost_net
+FROM live
+WHERE usage_date > (SELECT coalesce(max(usage_date), DATE '1970-01-01') FROM cost_by_workspace_history)

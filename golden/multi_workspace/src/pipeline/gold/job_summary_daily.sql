@@ -24,23 +24,64 @@ COMMENT 'Daily run counts, success rate, duration and cost per job (finished run
 AS
 -- Finished runs only: a run in progress has no outcome yet. Rates are
 -- percentages (0-100), as everywhere in dbmon.
+WITH live AS (
+  SELECT
+    run_date,
+    workspace_id,
+    team,
+    job_id,
+    max(job_name) AS job_name,
+    count(*) AS total_runs,
+    count_if(is_success) AS successful_runs,
+    count_if(is_failure) AS failed_runs,
+    CAST(100.0 * count_if(is_success) / count(*) AS DOUBLE) AS success_rate,
+    avg(duration_seconds) AS avg_duration_seconds,
+    percentile(duration_seconds, 0.95) AS p95_duration_seconds,
+    CAST(sum(repair_count) AS BIGINT) AS repairs,
+    CAST(sum(cost_list) AS DOUBLE) AS cost_list,
+    CAST(sum(cost_net) AS DOUBLE) AS cost_net,
+    CAST(sum(failed_attempt_cost_net) AS DOUBLE) AS failed_attempt_cost_net
+  FROM job_runs_enriched
+  WHERE result_state IS NOT NULL
+    AND run_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
+  GROUP BY run_date, workspace_id, team, job_id
+)
+-- Closed days, kept in job_summary_daily_history for retention.aggregate_days.
 SELECT
   run_date,
   workspace_id,
   team,
   job_id,
-  max(job_name) AS job_name,
-  count(*) AS total_runs,
-  count_if(is_success) AS successful_runs,
-  count_if(is_failure) AS failed_runs,
-  CAST(100.0 * count_if(is_success) / count(*) AS DOUBLE) AS success_rate,
-  avg(duration_seconds) AS avg_duration_seconds,
-  percentile(duration_seconds, 0.95) AS p95_duration_seconds,
-  CAST(sum(repair_count) AS BIGINT) AS repairs,
-  CAST(sum(cost_list) AS DOUBLE) AS cost_list,
-  CAST(sum(cost_net) AS DOUBLE) AS cost_net,
-  CAST(sum(failed_attempt_cost_net) AS DOUBLE) AS failed_attempt_cost_net
-FROM job_runs_enriched
-WHERE result_state IS NOT NULL
-  AND run_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
-GROUP BY run_date, workspace_id, team, job_id
+  job_name,
+  total_runs,
+  successful_runs,
+  failed_runs,
+  success_rate,
+  avg_duration_seconds,
+  p95_duration_seconds,
+  repairs,
+  cost_list,
+  cost_net,
+  failed_attempt_cost_net
+FROM job_summary_daily_history
+WHERE run_date >= date_sub(date_from_unix_date(CAST(floor(unix_seconds(from_utc_timestamp(current_timestamp(), '${dbmon.timezone}')) / 86400) AS INT)), ${dbmon.retention.aggregate_days})
+UNION ALL
+-- The days after the newest kept one, from silver.
+SELECT
+  run_date,
+  workspace_id,
+  team,
+  job_id,
+  job_name,
+  total_runs,
+  successful_runs,
+  failed_runs,
+  success_rate,
+  avg_duration_seconds,
+  p95_duration_seconds,
+  repairs,
+  cost_list,
+  cost_net,
+  failed_attempt_cost_net
+FROM live
+WHERE run_date > (SELECT coalesce(max(run_date), DATE '1970-01-01') FROM job_summary_daily_history)
