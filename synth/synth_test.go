@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -560,7 +561,7 @@ func TestDeterministic(t *testing.T) {
 	cfg.NodeGrainMinutes = 5
 	a, incA := sum(cfg)
 	b, incB := sum(cfg)
-	if a != b || !slices.Equal(incA, incB) {
+	if a != b || !reflect.DeepEqual(incA, incB) {
 		t.Fatalf("two runs differ: %x vs %x", a, b)
 	}
 	cfg.Seed++
@@ -647,7 +648,7 @@ func TestIncidentsRecorded(t *testing.T) {
 	}
 	jobs := latestJobs(d)
 	families := map[string]string{"sla_deadline_miss": "sla_breach", "failure_streak": "job_failure", "cost_spike": "cost_anomaly",
-		"idle_cluster": "cluster_idle", "duration_outlier": "duration_anomaly", "budget_overrun": "budget"}
+		"idle_cluster": "cluster_idle", "duration_outlier": "duration_anomaly", "budget_overrun": "budget", "run_past_max_duration": "sla_breach"}
 	yesterday := time.Date(2026, 3, 17, 0, 0, 0, 0, time.UTC)
 	for _, in := range d.incidents {
 		if in.Family != families[in.Kind] || in.Detail == "" || in.Date.IsZero() {
