@@ -34,10 +34,11 @@ type IncidentTime struct {
 	// once a job row from after the deadline arrived; for a run past its
 	// max_duration, the limit once a row of the run arrived.
 	Visible time.Time `json:"visible"`
-	// Bound is the latest a notification is due: the first refresh at or
-	// after Visible plus the longest period of the alerts that cover it;
-	// for a deadline, also the deadline plus grace and alerts.lateness.jobs
-	// plus one refresh period, whichever is earlier.
+	// Bound is the latest a notification is due: one alert period after the
+	// evaluation that reads the first refresh at or after Visible (the
+	// latest over the alerts that cover it); for a deadline, also the
+	// deadline plus grace and alerts.lateness.jobs plus one refresh period,
+	// whichever is earlier.
 	Bound        time.Time   `json:"bound"`
 	Notified     []time.Time `json:"notified"`     // its TRIGGERED notifications
 	Destinations []string    `json:"destinations"` // of those notifications, sorted
@@ -76,18 +77,28 @@ func ReplayIncidents(e *twin.Engine, res *generator.Result, incidents []synth.In
 			return nil, fmt.Errorf("%s: %w", in.Kind, err)
 		}
 		for _, r := range rows {
-			var period time.Duration
-			for _, a := range b.Alerts {
-				if a.Family == in.Family && a.Covers(in.Team) && (a.SLA == "" || a.SLA == in.SLA) {
-					p, err := spec.ScheduleMaxInterval(a.Cron)
+			if !r.Visible.IsZero() {
+				// the evaluation that reads the first refresh after the data
+				// arrived, or the one a period later
+				ready := nextRefresh(r.Visible).Add(lat.PipelineUpdate)
+				for _, a := range b.Alerts {
+					if a.Family != in.Family || !a.Covers(in.Team) || (a.SLA != "" && a.SLA != in.SLA) {
+						continue
+					}
+					cron, err := spec.ParseQuartzCron(a.Cron)
 					if err != nil {
 						return nil, err
 					}
-					period = max(period, p)
+					aloc, err := time.LoadLocation(cmp.Or(a.Timezone, "UTC"))
+					if err != nil {
+						return nil, err
+					}
+					period, err := spec.ScheduleMaxInterval(a.Cron)
+					if err != nil {
+						return nil, err
+					}
+					r.Bound = maxTime(r.Bound, cron.Next(ready.Add(-time.Second), aloc).UTC().Add(period))
 				}
-			}
-			if !r.Visible.IsZero() {
-				r.Bound = nextRefresh(r.Visible).Add(period)
 			}
 			if in.Kind == "sla_deadline_miss" {
 				r.Bound = minTime(r.Bound, r.Injected.Add(time.Duration(grace(b, in.SLA)+b.Monitor.Alerts.JobsLatenessSecs)*time.Second+refreshPeriod))
