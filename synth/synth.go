@@ -3,8 +3,13 @@
 // utilization, workspaces) shaped by a dbmon spec: jobs belong to the spec's
 // teams, the jobs its SLAs select exist and keep their SLAs, and team costs
 // sit at half their budgets. On request it injects one incident per alert
-// family and returns them, so tests can assert that the generated monitoring
-// logic detects exactly those incidents and nothing else.
+// family, and a run still running past its SLA's max_duration, and returns
+// them, so tests can assert that the generated monitoring logic detects
+// exactly those incidents and nothing else. With them come two cases that
+// must page nobody: a deadline job's run that succeeds 5 minutes before its
+// deadline (the SLA day before the miss; a replay can delay its timeline
+// row), and a repaired run of the max_duration job whose first attempt is
+// within the limit but whose repair ends past it.
 //
 // The clean data is designed against the detectors' exact definitions:
 // durations and costs vary by a bounded ±10% (never a long-tailed
