@@ -318,7 +318,7 @@ func (g *gen) emitShared(c *sharedCluster) {
 	if c.idleIncident && g.cfg.Incidents {
 		d := g.today.AddDate(0, 0, -1)
 		g.incidents = append(g.incidents, Incident{Kind: "idle_cluster", Family: "cluster_idle", WorkspaceID: ws,
-			ClusterID: c.id, Team: g.clusterTeam(c), Date: d,
+			ClusterID: c.id, Team: g.clusterTeam(c), Date: d, At: g.at(d, 19, 0),
 			Detail: fmt.Sprintf("All-purpose cluster %s (%s) was up 3 hours from 19:00 local with no task runs at 1-4%% CPU.", c.name, c.id)})
 	}
 }
@@ -333,30 +333,38 @@ func (g *gen) clusterRow(ws, id, name, owner string, created time.Time, node str
 	return r
 }
 
-// scaleBudgets sets each budget team's DBU scale so its forecast (net cost
-// this local month / elapsed days including today x days in the month, as
-// the budget alert computes it) is half its budget; with incidents, the
-// last budget team in spec order lands at 95% instead, evenly over history.
+// scaleBudgets sets each budget team's DBU scale from its exact daily net
+// cost, with the budget finding's forecast: the net cost of the complete
+// local days of a month / the days elapsed x the days in the month, where
+// the latest complete day is the last that ended alerts.lateness.billing
+// ago. A team's forecast on the last day complete at AsOf is half its
+// budget, and on no complete day of the history above 90% of the warning.
+//
+// With incidents, the last budget team in spec order overruns: its costliest
+// job on that last complete day (a job no other incident uses) runs for the
+// first time that day, and costs enough to lift the month's forecast to
+// halfway between the warning and the budget. So the day the forecast first
+// crosses the warning is the incident's day, and the budget alert can know
+// it once that day is complete.
 func (g *gen) scaleBudgets() {
-	month := time.Date(g.today.Year(), g.today.Month(), 1, 0, 0, 0, 0, time.UTC)
-	from := g.at(month, 0, 0)
-	perDay := float64(month.AddDate(0, 1, -1).Day()) / float64(g.today.Day())
-	cost := map[string]float64{}
+	lateness, warn := g.budgetRule()
+	last := g.date(g.asOf.Add(-lateness)).AddDate(0, 0, -1) // the last complete day at AsOf
+	daily := map[*job]map[time.Time]float64{}
 	for _, j := range g.jobs {
-		if !j.budget {
-			continue
+		if j.budget {
+			daily[j] = g.dailyNetCost(j)
 		}
-		runs, _ := g.planRuns(j)
-		sku := j.sku(g)
-		for i := range runs {
-			for k := range runs[i].attempts {
-				g.attemptHours(j, &runs[i].attempts[k], func(h time.Time, dbu float64) {
-					if !h.Before(from) {
-						cost[j.team] += dbu * g.netPrice(sku, h)
-					}
-				})
+	}
+	teamDaily := func(team string, skip *job) map[time.Time]float64 {
+		out := map[time.Time]float64{}
+		for _, j := range g.jobs { // in job order: the sums are the same to the last bit every time
+			if j.team == team && j != skip {
+				for d, c := range daily[j] {
+					out[d] += c
+				}
 			}
 		}
+		return out
 	}
 	over := -1
 	for i, t := range g.r.teams {
@@ -364,27 +372,108 @@ func (g *gen) scaleBudgets() {
 			over = i
 		}
 	}
-	if over >= 0 && (cost[g.r.teams[over].name] == 0 || !g.familyOn("budget")) {
-		over = -1 // the team has no jobs: nothing to overrun
+	if over >= 0 && (!g.familyOn("budget") || last.Before(g.first)) {
+		over = -1
 	}
 	for i, t := range g.r.teams {
-		forecast := cost[t.name] * perDay
-		if !t.hasBudget || forecast == 0 {
+		if !t.hasBudget {
 			continue
 		}
-		share := 0.5
+		var newJob *job
 		if i == over && g.cfg.Incidents {
-			share = 0.95
-			g.incidents = append(g.incidents, Incident{Kind: "budget_overrun", Family: "budget", Team: t.name, Date: g.today,
-				Detail: fmt.Sprintf("Team %s is forecast to spend about 95%% of its monthly budget of %.0f.", t.name, t.budget)})
+			newJob = g.overrunJob(t.name, last, daily)
 		}
-		scale := share * t.budget / forecast
+		base := teamDaily(t.name, newJob)
+		forecast := forecastAt(base, last)
+		if forecast == 0 {
+			continue
+		}
+		highest := 0.0
+		for d := g.first; !d.After(last); d = d.AddDate(0, 0, 1) {
+			highest = max(highest, forecastAt(base, d))
+		}
+		scale := min(0.5*t.budget/forecast, 0.9*warn/100*t.budget/highest)
+		newScale := 0.0
+		var newCost map[time.Time]float64
+		if newJob != nil {
+			g.newJob, g.newFrom = newJob, g.at(last, 0, 0)
+			newCost = g.dailyNetCost(newJob) // at scale 1, without its runs before newFrom
+			if added := forecastAt(newCost, last); added > 0 {
+				newScale = ((warn+100)/2/100*t.budget - scale*forecast) / added
+			} else {
+				g.newJob, g.newFrom, newJob = nil, time.Time{}, nil
+			}
+		}
 		for _, j := range g.jobs {
 			if j.team == t.name {
 				j.scale = scale
 			}
 		}
+		if newJob == nil {
+			continue
+		}
+		newJob.scale = newScale
+		before := scale * forecastAt(base, last.AddDate(0, 0, -1)) / t.budget * 100
+		g.incidents = append(g.incidents, Incident{Kind: "budget_overrun", Family: "budget", Team: t.name, Date: last,
+			At: g.at(last.AddDate(0, 0, 1), 0, 0),
+			Detail: fmt.Sprintf("Job %s of team %s ran for the first time on %s and cost %.0f that day: the %s forecast rose from %.0f%% to %.0f%% of the monthly budget of %.0f, over the %.0f%% warning.",
+				newJob.name, t.name, last.Format(time.DateOnly), newScale*newCost[last], last.Format("January"), before, (warn+100)/2, t.budget, warn)})
 	}
+}
+
+// budgetRule is the spec's alerts.lateness.billing and
+// alerts.budget.warn_at_percent, or their defaults.
+func (g *gen) budgetRule() (time.Duration, float64) {
+	defaults := model.SpecDefaults()
+	billing, _ := defaults["alerts.lateness.billing"].(string)
+	warn, _ := defaults["alerts.budget.warn_at_percent"].(float64)
+	if l := g.s.Alerts.Lateness; l != nil && l.Billing != "" {
+		billing = l.Billing
+	}
+	if b := g.s.Alerts.Budget; b != nil && b.WarnAtPercent != nil {
+		warn = *b.WarnAtPercent
+	}
+	lateness, _ := time.ParseDuration(billing) // validated with the spec
+	return lateness, warn
+}
+
+// overrunJob is the team's costliest job on day that no other incident
+// uses, or nil.
+func (g *gen) overrunJob(team string, day time.Time, daily map[*job]map[time.Time]float64) *job {
+	var pick *job
+	for _, j := range g.jobs {
+		if j.team == team && j.budget && j.role == noRole && !j.underSLA() && !j.reused && j != g.longRun &&
+			daily[j][day] > 0 && (pick == nil || daily[j][day] > daily[pick][day]) {
+			pick = j
+		}
+	}
+	return pick
+}
+
+// dailyNetCost is the job's net cost per local day at its current scale,
+// priced as the pipeline prices it (the hour's net price).
+func (g *gen) dailyNetCost(j *job) map[time.Time]float64 {
+	out := map[time.Time]float64{}
+	runs, _ := g.planRuns(j)
+	sku := j.sku(g)
+	for i := range runs {
+		for k := range runs[i].attempts {
+			g.attemptHours(j, &runs[i].attempts[k], func(h time.Time, dbu float64) {
+				out[g.date(h)] += dbu * g.netPrice(sku, h)
+			})
+		}
+	}
+	return out
+}
+
+// forecastAt is the budget finding's month-end forecast on complete day d:
+// the cost of d's month up to d / d's day of the month x the days in it.
+func forecastAt(daily map[time.Time]float64, d time.Time) float64 {
+	sum := 0.0
+	for day := time.Date(d.Year(), d.Month(), 1, 0, 0, 0, 0, time.UTC); !day.After(d); day = day.AddDate(0, 0, 1) {
+		sum += daily[day]
+	}
+	return sum / float64(d.Day()) * float64(time.Date(d.Year(), d.Month()+1, 0, 0, 0, 0, 0, time.UTC).Day())
 }
 
 // emitStatic writes the workspaces and the prices of the SKUs in use.

@@ -19,6 +19,7 @@ type runInfo struct {
 	dur         time.Duration // sum of the slices
 	state       string        // of the latest terminal slice
 	finished    bool
+	firstEnd    time.Time // the first terminal slice's end: where the first attempt ends (zero while it runs)
 }
 
 type usageInfo struct {
@@ -91,6 +92,9 @@ func newView(d *dataset) *view {
 			}
 			if st, ok := row[rs].(string); ok && !e.Before(lastTerminal) {
 				ri.state, lastTerminal = st, e
+			}
+			if _, ok := row[rs].(string); ok && (ri.firstEnd.IsZero() || e.Before(ri.firstEnd)) {
+				ri.firstEnd = e
 			}
 		}
 		ri.finished = ri.state != "" && lastTerminal.Equal(ri.end)
@@ -303,8 +307,13 @@ func (v *view) detect() map[string]bool {
 					}
 					ok, n := 0, 0
 					for _, rn := range v.byJob[k] {
-						if sl.maxDur > 0 && rn.finished && v.gen.date(rn.start).Equal(day) && rn.end.Sub(rn.start) > sl.maxDur {
-							fire("sla_breach", key, fmt.Sprintf("run %s took %v", rn.id, rn.end.Sub(rn.start)))
+						// max_duration: the first attempt, or the time so far of a run still in it
+						attemptEnd := rn.firstEnd
+						if attemptEnd.IsZero() {
+							attemptEnd = asOf
+						}
+						if sl.maxDur > 0 && v.gen.date(rn.start).Equal(day) && attemptEnd.Sub(rn.start) > sl.maxDur {
+							fire("sla_breach", key, fmt.Sprintf("run %s took %v", rn.id, attemptEnd.Sub(rn.start)))
 						}
 						if end := v.gen.date(rn.end); rn.finished && !end.After(day) && end.After(day.AddDate(0, 0, -sl.windowDays)) {
 							n++
@@ -426,17 +435,20 @@ func (v *view) detect() map[string]bool {
 		if a := s.Alerts.Budget; a != nil && a.WarnAtPercent != nil {
 			warn = *a.WarnAtPercent
 		}
-		month := time.Date(v.today.Year(), v.today.Month(), 1, 0, 0, 0, 0, time.UTC)
+		// the forecast over the complete days: those that ended 12 hours
+		// (alerts.lateness.billing by default) before AsOf
+		last := v.gen.date(asOf.Add(-12*time.Hour)).AddDate(0, 0, -1)
+		month := time.Date(last.Year(), last.Month(), 1, 0, 0, 0, 0, time.UTC)
 		spent := map[string]float64{}
 		for k, byDay := range v.jobCosts() {
 			for d, c := range byDay {
-				if !d.Before(month) {
+				if !d.Before(month) && !d.After(last) {
 					spent[v.team[k]] += c
 				}
 			}
 		}
 		for _, t := range v.rules.teams {
-			forecast := spent[t.name] / float64(v.today.Day()) * float64(month.AddDate(0, 1, -1).Day())
+			forecast := spent[t.name] / float64(last.Day()) * float64(month.AddDate(0, 1, -1).Day())
 			if t.hasBudget && forecast >= warn/100*t.budget {
 				fire("budget", t.name, fmt.Sprintf("forecast %.0f of %.0f", forecast, t.budget))
 			}

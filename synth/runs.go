@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -28,6 +29,7 @@ type run struct {
 	start    time.Time
 	name     string
 	attempts []attempt
+	shows    time.Time // non-zero: the run shows its job's incident from then on (Incident.Runs)
 }
 
 type failure struct {
@@ -172,6 +174,7 @@ func (g *gen) planRuns(j *job) ([]run, *Incident) {
 	var runs []run
 	var starts []time.Time
 	var inc *Incident
+	repaired := false
 	for d := g.first; !d.After(g.today); d = d.AddDate(0, 0, 1) {
 		starts = g.startsOn(j, d, r, starts[:0])
 		for _, s := range starts {
@@ -179,18 +182,32 @@ func (g *gen) planRuns(j *job) ([]run, *Incident) {
 			// another's randomness.
 			uDur, uFail, uKind, uTask, uAt, uGap := r.Float64(), r.Float64(), r.Float64(), r.Float64(), r.Float64(), r.Float64()
 			dur := time.Duration(float64(j.dur) * (0.9 + 0.2*uDur)).Round(time.Second)
-			if inject && j.role == roleSLAMiss && d.Equal(j.missDate) {
+			missed := inject && j.role == roleSLAMiss && d.Equal(j.missDate)
+			if missed {
 				late := 30*time.Minute + time.Duration(uAt*60*float64(time.Minute))
 				s = g.atOffset(d, j.deadline).Add(late - dur).Round(time.Second)
 				end := s.Add(dur)
 				inc = &Incident{Kind: "sla_deadline_miss", Family: "sla_breach", SLA: g.r.slas[j.missSLA].name, Date: d,
+					At: g.atOffset(d, j.deadline),
 					Detail: fmt.Sprintf("%s finished at %s local, %d min after the %s deadline of SLA %s.", j.name,
 						end.In(g.loc).Format("15:04"), int(late/time.Minute), fmtOffset(j.deadline), g.r.slas[j.missSLA].name)}
+			}
+			if inject && j.role == roleSLAMiss && d.Equal(g.closeCall(j)) {
+				// A close call, not an incident: the run ends 5 minutes before
+				// the deadline, so a late timeline row arrives after it (a
+				// replay delays it; no page may follow).
+				s = g.atOffset(d, j.deadline).Add(-5*time.Minute - dur).Round(time.Second)
 			}
 			if s.Before(g.start) || !s.Before(g.asOf) || (!j.deleted.IsZero() && !s.Before(j.deleted)) {
 				continue
 			}
+			if j == g.newJob && s.Before(g.newFrom) {
+				continue // budget_overrun: the job's first run is on newFrom
+			}
 			rn := run{start: s, name: j.nameAt(s)}
+			if missed {
+				rn.shows = s.Add(dur)
+			}
 			normal := j.attempt(s, dur, 0, -1, time.Time{}, "", "")
 			k := min(int(uTask*float64(len(j.tasks))), len(j.tasks)-1)
 			tk := normal.tasks[k]
@@ -212,9 +229,13 @@ func (g *gen) planRuns(j *job) ([]run, *Incident) {
 			default:
 				rn.attempts = []attempt{normal}
 			}
+			if g.cfg.Incidents && j == g.longRun && d.Equal(g.today.AddDate(0, 0, -3)) && !repaired {
+				rn.attempts = g.repairedOverLimit(j, s, dur)
+				repaired = true
+			}
 			if inject && j.role == roleSpike && d.Equal(yesterday) {
 				rn.attempts[0].mul = 8
-				inc = &Incident{Kind: "cost_spike", Family: "cost_anomaly", Date: d,
+				inc = &Incident{Kind: "cost_spike", Family: "cost_anomaly", Date: d, At: minTime(rn.attempts[0].end, g.asOf),
 					Detail: fmt.Sprintf("%s ran on a cluster 8x its usual size on %s, multiplying its daily cost by 8.", j.name, d.Format(time.DateOnly))}
 			}
 			runs = append(runs, rn)
@@ -225,6 +246,9 @@ func (g *gen) planRuns(j *job) ([]run, *Incident) {
 	}
 	if inject && j.role == roleOutlier {
 		inc = g.outlier(j, runs)
+	}
+	if g.cfg.Incidents && j == g.longRun {
+		runs, inc = g.runPastLimit(j, runs)
 	}
 	if inc != nil {
 		inc.WorkspaceID, inc.JobID, inc.JobName, inc.Team = g.ws[j.ws].id, j.jobID, j.name, j.team
@@ -247,9 +271,10 @@ func (g *gen) failStreak(j *job, runs []run) *Incident {
 		a := &runs[i].attempts[0]
 		a.state, a.code = "FAILED", "RUN_EXECUTION_ERROR"
 		a.tasks[len(a.tasks)-1].state, a.tasks[len(a.tasks)-1].code = a.state, a.code
+		runs[i].shows = a.end
 	}
 	last := runs[done[0]]
-	return &Incident{Kind: "failure_streak", Family: "job_failure", Date: g.date(last.start),
+	return &Incident{Kind: "failure_streak", Family: "job_failure", Date: g.date(last.start), At: last.attempts[0].end,
 		Detail: fmt.Sprintf("%s failed its last 3 runs with RUN_EXECUTION_ERROR, the latest ending %s.", j.name,
 			last.attempts[0].end.In(g.loc).Format("2006-01-02 15:04 MST"))}
 }
@@ -266,11 +291,81 @@ func (g *gen) outlier(j *job, runs []run) *Incident {
 			continue
 		}
 		runs[i].attempts = []attempt{j.attempt(s, long, 0, -1, time.Time{}, "", "")}
-		return &Incident{Kind: "duration_outlier", Family: "duration_anomaly", Date: g.date(s),
+		runs[i].shows = runs[i].attempts[0].end
+		return &Incident{Kind: "duration_outlier", Family: "duration_anomaly", Date: g.date(s), At: runs[i].shows,
 			Detail: fmt.Sprintf("A run of %s starting %s took %d min, 5x its usual %d min.", j.name,
 				s.In(g.loc).Format("2006-01-02 15:04 MST"), int(long/time.Minute), int(j.dur/time.Minute))}
 	}
 	return nil
+}
+
+// closeCall is the SLA day before the deadline miss: the miss job's run
+// ends 5 minutes before the deadline that day.
+func (g *gen) closeCall(j *job) time.Time {
+	sl := &g.r.slas[j.missSLA]
+	d := j.missDate.AddDate(0, 0, -1)
+	for i := 0; i < 7 && !sl.days[d.Weekday()]; i++ {
+		d = d.AddDate(0, 0, -1)
+	}
+	return d
+}
+
+// pickLongRun chooses the job of run_past_max_duration and of the repaired
+// run: of the scheduled jobs under an SLA with max_duration and no deadline
+// that no other incident uses, the longest (no random draw, so every other
+// job stays as it was). It must run 20 minutes or more, so the repair's
+// extra setup stays within the duration and cost detectors' noise bands.
+func (g *gen) pickLongRun() {
+	if !g.familyOn("sla_breach") {
+		return
+	}
+	for _, j := range g.jobs {
+		if j.maxDur > 0 && !j.hasDeadline && j.role == noRole && !j.reused && j.runsOn == ownCompute && j.sched != adhoc &&
+			j.dur >= 20*time.Minute && (g.longRun == nil || j.dur > g.longRun.dur) {
+			g.longRun = j
+		}
+	}
+}
+
+// slaOf is the name of the job's SLA whose max_duration is the job's limit.
+func (g *gen) slaOf(j *job) string {
+	for _, i := range j.slas {
+		if g.r.slas[i].maxDur == j.maxDur {
+			return g.r.slas[i].name
+		}
+	}
+	return ""
+}
+
+// repairedOverLimit is a run whose first attempt fails a minute into its
+// last task and whose repair, max_duration later, reruns that task: the
+// first attempt stays within max_duration, the run from start to its
+// repair's end does not. dbmon checks the first attempt, so no page.
+func (g *gen) repairedOverLimit(j *job, s time.Time, dur time.Duration) []attempt {
+	last := len(j.tasks) - 1
+	normal := j.attempt(s, dur, 0, -1, time.Time{}, "", "")
+	failAt := normal.tasks[last].start.Add(time.Minute)
+	first := j.attempt(s, dur, 0, last, failAt, "FAILED", "RUN_EXECUTION_ERROR")
+	return []attempt{first, j.attempt(first.end.Add(j.maxDur), dur, last, -1, time.Time{}, "", "")}
+}
+
+// runPastLimit hangs the job's run today: it starts max_duration plus 2
+// hours before AsOf and is still running at AsOf, and the job's later
+// runs wait behind it. It starts today (local), so its cost falls on a day
+// no cost check has judged yet.
+func (g *gen) runPastLimit(j *job, runs []run) ([]run, *Incident) {
+	start := g.asOf.Add(-j.maxDur - 2*time.Hour).Truncate(time.Minute)
+	if start.Before(g.at(g.today, 0, 0)) {
+		return runs, nil
+	}
+	runs = slices.DeleteFunc(runs, func(rn run) bool { return !rn.start.Before(start) })
+	over := start.Add(j.maxDur)
+	rn := run{start: start, name: j.nameAt(start), shows: over,
+		attempts: []attempt{j.attempt(start, g.asOf.Sub(start)+24*time.Hour, 0, -1, time.Time{}, "", "")}}
+	runs = append(runs, rn)
+	return runs, &Incident{Kind: "run_past_max_duration", Family: "sla_breach", SLA: g.slaOf(j), Date: g.today, At: over,
+		Detail: fmt.Sprintf("A run of %s started %s and was still running at %s, past the %d min max_duration of SLA %s.", j.name,
+			start.In(g.loc).Format("2006-01-02 15:04 MST"), g.asOf.In(g.loc).Format("15:04"), int(j.maxDur/time.Minute), g.slaOf(j))}
 }
 
 func fmtOffset(d time.Duration) string {
@@ -285,7 +380,10 @@ func (g *gen) emitJob(j *job) {
 		if g.err != nil {
 			return
 		}
-		g.emitRun(j, &runs[i], &seq)
+		id := g.emitRun(j, &runs[i], &seq)
+		if inc != nil && !runs[i].shows.IsZero() {
+			inc.Runs = append(inc.Runs, RunRef{ID: id, End: runs[i].shows})
+		}
 	}
 	if inc != nil {
 		g.incidents = append(g.incidents, *inc)
@@ -299,7 +397,7 @@ var (
 
 // emitRun writes one run: timeline slices per attempt (the terminal slice of
 // a finished attempt carries its outcome), task slices, and its compute.
-func (g *gen) emitRun(j *job, rn *run, seq *int) {
+func (g *gen) emitRun(j *job, rn *run, seq *int) string {
 	// Values shared by many rows are boxed once (see nodeRows).
 	ws, jobID, name, params := j.box.ws, j.box.jobID, j.box.name, j.paramsValue()
 	if rn.name != j.name {
@@ -399,6 +497,7 @@ func (g *gen) emitRun(j *job, rn *run, seq *int) {
 			g.emitRunUsage(j, rn, a, cluster, id)
 		}
 	}
+	return id
 }
 
 func (j *job) paramsValue() any {

@@ -3,8 +3,13 @@
 // utilization, workspaces) shaped by a dbmon spec: jobs belong to the spec's
 // teams, the jobs its SLAs select exist and keep their SLAs, and team costs
 // sit at half their budgets. On request it injects one incident per alert
-// family and returns them, so tests can assert that the generated monitoring
-// logic detects exactly those incidents and nothing else.
+// family, and a run still running past its SLA's max_duration, and returns
+// them, so tests can assert that the generated monitoring logic detects
+// exactly those incidents and nothing else. With them come two cases that
+// must page nobody: a deadline job's run that succeeds 5 minutes before its
+// deadline (the SLA day before the miss; a replay can delay its timeline
+// row), and a repaired run of the max_duration job whose first attempt is
+// within the limit but whose repair ends past it.
 //
 // The clean data is designed against the detectors' exact definitions:
 // durations and costs vary by a bounded ±10% (never a long-tailed
@@ -43,16 +48,25 @@ type Config struct {
 
 // Incident is one injected anomaly and the alert family meant to detect it.
 type Incident struct {
-	Kind        string    `json:"kind"`                   // sla_deadline_miss | failure_streak | cost_spike | idle_cluster | duration_outlier | budget_overrun
+	Kind        string    `json:"kind"`                   // sla_deadline_miss | failure_streak | cost_spike | idle_cluster | duration_outlier | budget_overrun | run_past_max_duration
 	Family      string    `json:"family"`                 // the alert family meant to detect it: sla_breach | job_failure | cost_anomaly | cluster_idle | duration_anomaly | budget
 	WorkspaceID string    `json:"workspace_id,omitempty"` // "" for budget_overrun (a team spans workspaces)
 	JobID       string    `json:"job_id,omitempty"`       // "" when not about a job
 	JobName     string    `json:"job_name,omitempty"`
 	ClusterID   string    `json:"cluster_id,omitempty"` // idle_cluster only
 	Team        string    `json:"team"`                 // owning team (per the spec's team rules)
-	SLA         string    `json:"sla,omitempty"`        // sla_deadline_miss only
+	SLA         string    `json:"sla,omitempty"`        // sla_deadline_miss and run_past_max_duration only
 	Date        time.Time `json:"date"`                 // local date (spec timezone) of the incident, midnight UTC-labelled civil date
+	At          time.Time `json:"at"`                   // when it happened (UTC): the deadline missed, a run's end, the spike's last hour, the idle session's start, the end of the budget day
+	Runs        []RunRef  `json:"runs,omitempty"`       // the runs that show it (a streak's failed runs, the long or hung run)
 	Detail      string    `json:"detail"`               // one human sentence
+}
+
+// RunRef is one job run of an incident: its id and when it ended (for a
+// run still running at AsOf, when it broke its limit).
+type RunRef struct {
+	ID  string    `json:"id"`
+	End time.Time `json:"end"`
 }
 
 // Table names the generator writes.
@@ -71,7 +85,7 @@ const (
 )
 
 // Incident kinds in the order they are returned.
-var incidentKinds = []string{"sla_deadline_miss", "failure_streak", "cost_spike", "idle_cluster", "duration_outlier", "budget_overrun"}
+var incidentKinds = []string{"sla_deadline_miss", "failure_streak", "cost_spike", "idle_cluster", "duration_outlier", "budget_overrun", "run_past_max_duration"}
 
 const accountID = "7c1d2e3f-4a5b-4c6d-8e9f-0a1b2c3d4e5f"
 
@@ -115,6 +129,9 @@ type gen struct {
 	minDailyCost float64
 	usedNames    map[string]bool
 	incidents    []Incident
+	longRun      *job      // the job of run_past_max_duration and of the repaired run (runs.go)
+	newJob       *job      // budget_overrun: the job that first runs on newFrom (compute.go)
+	newFrom      time.Time // local midnight (UTC) of the budget overrun's day
 	records      uint64
 	nodePlans    int64 // node_timeline session plans so far
 	chunk        []any // rows are carved from here: one allocation per many rows
@@ -216,6 +233,7 @@ func plan(s *spec.Spec, cfg Config) (*gen, error) {
 	g.planWorkspaces()
 	g.planPrices()
 	g.planJobs()
+	g.pickLongRun()
 	g.scaleBudgets()
 	return g, nil
 }

@@ -19,7 +19,7 @@ func matches(f twin.Finding, in synth.Incident) bool {
 		return false
 	}
 	switch in.Kind {
-	case "sla_deadline_miss":
+	case "sla_deadline_miss", "run_past_max_duration":
 		return f.Subject == in.SLA && f.JobID == in.JobID && f.WorkspaceID == in.WorkspaceID
 	case "idle_cluster":
 		return f.Subject == in.ClusterID && f.WorkspaceID == in.WorkspaceID
@@ -66,7 +66,7 @@ func TestIncidentsDetected(t *testing.T) {
 	for _, in := range injected {
 		kinds[in.Kind] = true
 	}
-	for _, k := range []string{"sla_deadline_miss", "failure_streak", "cost_spike", "idle_cluster", "duration_outlier", "budget_overrun"} {
+	for _, k := range []string{"sla_deadline_miss", "failure_streak", "cost_spike", "idle_cluster", "duration_outlier", "budget_overrun", "run_past_max_duration"} {
 		if !kinds[k] {
 			t.Errorf("specs/example.yaml should allow the %s incident, but synth did not inject it", k)
 		}

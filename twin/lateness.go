@@ -298,3 +298,41 @@ func (v *sourceViews) visibleRows() (map[string]int64, int64, error) {
 	}
 	return out, total, rows.Err()
 }
+
+// Evidence is the source rows that show an incident: Table's rows that
+// match Where (a DuckDB condition, as in LateRows).
+type Evidence struct {
+	Table string
+	Where string
+}
+
+// VisibleAt is when the evidence became visible under lat: when its first
+// and its last row arrived (the data shows the whole incident from the
+// last on), and the number of rows. The engine must hold every row (not
+// inside a Replay).
+func (e *Engine) VisibleAt(lat Lateness, ev Evidence) (first, last time.Time, rows int, err error) {
+	a, err := tableArrival(ev.Table)
+	if err != nil {
+		return first, last, 0, err
+	}
+	if a.event == "" {
+		return first, last, 0, fmt.Errorf("twin: evidence in %s: the table has no event time", ev.Table)
+	}
+	// The same arrival as hideLateRows: the table's lag, then the overrides
+	// in order (the outermost CASE is the last override, which wins).
+	visible := a.event + " + " + a.lag(lat)
+	for _, o := range lat.Late {
+		if o.Table == ev.Table {
+			visible = "CASE WHEN (" + o.Where + ") THEN " + a.event + " + " + intervalSQL(o.Lag) + " ELSE " + visible + " END"
+		}
+	}
+	var lo, hi *time.Time
+	q := "SELECT min(" + visible + "), max(" + visible + "), count(*) FROM " + duckName(ev.Table) + " WHERE (" + ev.Where + ")"
+	if err := e.DB.QueryRow(q).Scan(&lo, &hi, &rows); err != nil {
+		return first, last, 0, fmt.Errorf("twin: evidence in %s where %s: %w", ev.Table, ev.Where, err)
+	}
+	if lo != nil && hi != nil {
+		first, last = lo.UTC(), hi.UTC()
+	}
+	return first, last, rows, nil
+}

@@ -67,7 +67,10 @@ source rows become visible as late as Databricks delivers them (billing up to
 12 hours, job timeline rows minutes after a run), the pipeline refreshes on
 refresh and every alert runs on its own schedule through the SQL alert state
 machine. It prints the timeline of notifications and the warehouse queries a
-day the alerts cost; with --export it also writes notifications.json.`,
+day the alerts cost; with --export it also writes notifications.json. On
+synthetic data it also lists each injected incident: when it happened, when
+its data became visible, when it was notified and to whom (with --export,
+replay_incidents.json).`,
 		Example: `  dbmon preview specs/example.yaml --synthetic --as-of 2026-11-27T12:00:00Z
   dbmon preview --data ./export --export ./preview-out
   dbmon preview specs/example.yaml --synthetic --html preview.html
@@ -194,11 +197,27 @@ func replay(stdout io.Writer, res *generator.Result, r *preview.Report, asOf tim
 	if err := tl.Print(stdout); err != nil {
 		return nil, err
 	}
+	// Synthetic data: each injected incident beside what the alerts sent for it.
+	var incidents []preview.IncidentTime
+	if r.Synthetic && len(r.Incidents) > 0 {
+		if incidents, err = preview.ReplayIncidents(r.Engine, res, r.Incidents, tl, twin.DefaultLateness); err != nil {
+			return nil, err
+		}
+		if err := preview.PrintIncidentTimes(stdout, incidents); err != nil {
+			return nil, err
+		}
+	}
 	if o.export != "" {
 		if err := tl.WriteNotifications(o.export); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(stdout, "Wrote %d notifications to %s\n", len(tl.Notifications), filepath.Join(o.export, "notifications.json"))
+		if incidents != nil {
+			if err := preview.WriteIncidentTimes(o.export, incidents); err != nil {
+				return nil, err
+			}
+			fmt.Fprintf(stdout, "Wrote %d incident rows to %s\n", len(incidents), filepath.Join(o.export, "replay_incidents.json"))
+		}
 	}
 	return tl, nil
 }
