@@ -3,6 +3,7 @@ package render
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/template"
 
 	"github.com/Masterminds/sprig/v3"
@@ -36,9 +37,31 @@ func Funcs() template.FuncMap {
 
 // yamlQuote renders s as a double-quoted scalar. JSON string syntax is valid
 // YAML, and quoting every user value keeps `${...}`, ':' and '#' literal.
+// JSON leaves DEL, the C1 controls and the byte order mark raw, which YAML
+// forbids in a file ("control characters are not allowed") and of which
+// NEL (U+0085) is a YAML line break that a double-quoted scalar folds into
+// a space; they are escaped too, as \u escapes that YAML, JSON and Python
+// all read.
 func yamlQuote(s string) string {
 	b, _ := json.Marshal(s)
-	return string(b)
+	if !strings.ContainsFunc(s, yamlUnprintable) {
+		return string(b)
+	}
+	var out strings.Builder
+	for _, r := range string(b) {
+		if yamlUnprintable(r) {
+			fmt.Fprintf(&out, "\\u%04x", r)
+			continue
+		}
+		out.WriteRune(r)
+	}
+	return out.String()
+}
+
+// yamlUnprintable reports the characters JSON writes raw that a YAML
+// scalar cannot hold as written.
+func yamlUnprintable(r rune) bool {
+	return r == 0x7f || r >= 0x80 && r <= 0x9f || r == 0xfeff
 }
 
 // sqlNumber renders a float or *float64 as a SQL DOUBLE literal.
