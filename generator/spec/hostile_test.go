@@ -300,3 +300,21 @@ func lineDiff(a, b string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestRawCharacters: characters YAML forbids raw in a file, and bytes that
+// are not UTF-8, are reported at their line and column (the YAML parser
+// names no position for them).
+func TestRawCharacters(t *testing.T) {
+	for _, c := range []struct{ raw, want string }{
+		{"\x07", "spec.yaml:3:19: control character U+0007 is not allowed in YAML; inside double quotes write it as \\u0007"},
+		{"\x7f", "spec.yaml:3:19: control character U+007F is not allowed in YAML; inside double quotes write it as \\u007F"},
+		{"\u0086", "spec.yaml:3:19: control character U+0086 is not allowed in YAML; inside double quotes write it as \\u0086"},
+		{"\xff", "spec.yaml:3:19: byte 0xFF is not UTF-8; save the spec as UTF-8"},
+	} {
+		data := "version: 1\nbundle:\n  warehouse: \"été " + c.raw + "\"\n"
+		_, diags := spec.Load("spec.yaml", []byte(data))
+		if len(diags) != 1 || diags[0].String() != c.want {
+			t.Errorf("%q: got %v, want %s", c.raw, diags, c.want)
+		}
+	}
+}
