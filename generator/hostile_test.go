@@ -2,9 +2,11 @@ package generator
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -128,6 +130,13 @@ func TestHostileBundle(t *testing.T) {
 					t.Errorf("target %s: %s", tc.name, v)
 				}
 			}
+			for _, f := range files {
+				if strings.HasSuffix(f.Path, ".md") {
+					for _, problem := range markdownProblems(f.Data, f.Path == "README.md") {
+						t.Errorf("%s: %s", f.Path, problem)
+					}
+				}
+			}
 			if python != "" {
 				for p, s := range pythonStrings(t, python, files) {
 					strs[p] = s
@@ -148,6 +157,84 @@ func TestHostileBundle(t *testing.T) {
 			}
 		})
 	}
+}
+
+var (
+	grantStatement = regexp.MustCompile("^GRANT [A-Z_, ]+ ON [A-Z]+ [^ ]+ TO `(?:[^`]|``)*`;$")
+	tablePipe      = regexp.MustCompile(`(^|[^\\])\|`)
+	fenceMarker    = "```"
+)
+
+// markdownProblems finds spec text that broke the structure of a generated
+// Markdown file: a table row whose cell count differs from its header's,
+// or, where the SQL blocks are the README's grants, text that is not a
+// one-line comment or a whole GRANT with a quoted principal.
+func markdownProblems(data []byte, grants bool) []string {
+	var out []string
+	var sqlBlock strings.Builder
+	inSQL, header := false, -1
+	for i, line := range strings.Split(string(data), "\n") {
+		switch {
+		case line == fenceMarker+"sql":
+			inSQL = true
+			sqlBlock.Reset()
+			continue
+		case strings.HasPrefix(line, fenceMarker):
+			if inSQL && grants {
+				out = append(out, grantProblems(sqlBlock.String())...)
+			}
+			inSQL = false
+			continue
+		case inSQL:
+			sqlBlock.WriteString(line + "\n")
+			continue
+		}
+		if !strings.HasPrefix(line, "|") {
+			header = -1
+			continue
+		}
+		cells := len(tablePipe.FindAllStringIndex(strings.ReplaceAll(line, "||", "| |"), -1))
+		if header < 0 {
+			header = cells
+		} else if cells != header {
+			out = append(out, fmt.Sprintf("line %d: a table row with %d cell borders under a header with %d: %.120q", i+1, cells, header, line))
+		}
+	}
+	return out
+}
+
+// grantProblems splits a block of grants into -- comments and statements
+// (a ; outside backticks ends one) and reports any that is not a comment
+// line or a GRANT to one quoted principal.
+func grantProblems(block string) []string {
+	var out []string
+	for rest := block; strings.TrimSpace(rest) != ""; {
+		rest = strings.TrimLeft(rest, "\n")
+		if strings.HasPrefix(rest, "-- ") {
+			line, after, _ := strings.Cut(rest, "\n")
+			rest = after
+			_ = line
+			continue
+		}
+		end, quoted := -1, false
+		for i, r := range rest {
+			if r == '`' {
+				quoted = !quoted
+			}
+			if r == ';' && !quoted {
+				end = i
+				break
+			}
+		}
+		if end < 0 {
+			return append(out, fmt.Sprintf("SQL block ends inside a statement: %.120q", rest))
+		}
+		if stmt := rest[:end+1]; !grantStatement.MatchString(stmt) {
+			out = append(out, fmt.Sprintf("not a GRANT to one quoted principal: %.120q", stmt))
+		}
+		rest = rest[end+1:]
+	}
+	return out
 }
 
 // stringsIn collects every string of a decoded YAML or JSON document, map
