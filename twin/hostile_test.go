@@ -1,7 +1,9 @@
 package twin_test
 
 import (
+	"bytes"
 	"context"
+	"html"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -12,6 +14,7 @@ import (
 	"github.com/dbmon/dbmon/generator/model"
 	"github.com/dbmon/dbmon/generator/spec/hostile"
 	"github.com/dbmon/dbmon/preview"
+	"github.com/dbmon/dbmon/preview/htmlreport"
 	"github.com/dbmon/dbmon/twin"
 )
 
@@ -108,6 +111,7 @@ func TestHostileRoundTrip(t *testing.T) {
 				t.Errorf("evaluated %d alerts, the bundle has %d", len(r.Alerts), len(res.Bundle.Alerts))
 			}
 			runDatasets(t, r.Engine, res)
+			checkHTMLReport(t, r, res, v, put)
 			for _, f := range held {
 				want := f.Put(v.Text)
 				for _, sink := range f.SQL {
@@ -128,6 +132,24 @@ func TestHostileRoundTrip(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// checkHTMLReport writes the preview's HTML file for the bundle: it is
+// written, the KPI title arrives HTML-escaped, and no value containing
+// markup appears raw.
+func checkHTMLReport(t *testing.T, r *preview.Report, res *generator.Result, v hostile.Value, put map[string]string) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := htmlreport.Write(&b, htmlreport.Input{Report: r, Dashboards: htmlreport.DashboardFiles(res)}); err != nil {
+		t.Fatalf("HTML report: %v", err)
+	}
+	page := b.String()
+	if _, held := put["kpis[].title"]; held && !strings.Contains(page, html.EscapeString(v.Text)) {
+		t.Errorf("the KPI title does not arrive (HTML-escaped) in the HTML report")
+	}
+	if strings.ContainsAny(v.Text, "<>&") && strings.Contains(page, v.Text) {
+		t.Errorf("the HTML report holds the value unescaped")
 	}
 }
 
