@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -244,6 +245,11 @@ func loadOne(t *testing.T, f hostile.Field, v hostile.Value) outcome {
 		s = sp
 		for _, d := range ds {
 			diags = append(diags, d.String())
+			if strings.ContainsFunc(d.String(), func(r rune) bool {
+				return unicode.IsControl(r) && r != '\t' || unicode.Is(unicode.Bidi_Control, r) || r == 0x2028 || r == 0x2029
+			}) {
+				t.Errorf("%s = %s: the diagnostic is not one line of plain text: %q", f.Path, v.Name, d.String())
+			}
 		}
 	}()
 	if s != nil {
@@ -270,8 +276,8 @@ func loadOne(t *testing.T, f hostile.Field, v hostile.Value) outcome {
 	}
 	// The table shows the message with the value itself elided, so it
 	// stays short and one line.
-	own = strings.ReplaceAll(own, f.Put(v.Text), "<value>")
-	own = strings.ReplaceAll(own, v.Text, "<value>")
+	own = strings.ReplaceAll(own, spec.Printable(f.Put(v.Text)), "<value>")
+	own = strings.ReplaceAll(own, spec.Printable(v.Text), "<value>")
 	if r := []rune(own); len(r) > 200 {
 		own = string(r[:200]) + "..."
 	}

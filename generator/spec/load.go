@@ -105,13 +105,37 @@ type loader struct {
 }
 
 func (l *loader) errorAt(n *yaml.Node, path string, format string, args ...any) {
-	d := diag.Diagnostic{File: l.file, Path: path, Message: fmt.Sprintf(format, args...)}
+	d := diag.Diagnostic{File: l.file, Path: Printable(path), Message: Printable(fmt.Sprintf(format, args...))}
 	if n != nil {
 		d.Line, d.Col = n.Line, n.Column
 	} else {
 		d.Line, d.Col = 1, 1
 	}
 	l.diags.Add(d)
+}
+
+// Printable escapes what a diagnostic quotes from the spec so that it stays
+// one line of plain text: line breaks, control characters other than tab
+// (an escape sequence would drive the terminal) and the bidirectional
+// controls that reorder what a terminal shows become \u escapes.
+func Printable(s string) string {
+	if !strings.ContainsFunc(s, unprintable) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unprintable(r) {
+			fmt.Fprintf(&b, "\\u%04X", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func unprintable(r rune) bool {
+	return r < 0x20 && r != '\t' || r == 0x7f || r >= 0x80 && r <= 0x9f || r == 0x2028 || r == 0x2029 ||
+		r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f || r == 0x061c
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
