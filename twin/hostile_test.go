@@ -209,3 +209,47 @@ func shortRows(rows [][]any) string {
 	}
 	return "[" + strings.Join(out, ", ") + "]"
 }
+
+// TestHostileTeamMatch: a team rule whose tag key and value, or run_as
+// principal, is a corpus value owns exactly the jobs that carry that value
+// byte for byte, and not a job whose value differs by one character.
+func TestHostileTeamMatch(t *testing.T) {
+	values, err := hostile.Values()
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted, err := hostile.Accepted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range values {
+		ok := map[string]bool{}
+		for _, p := range accepted[v.Name] {
+			ok[p] = true
+		}
+		if !ok["teams[].match.tags.*"] || !ok["teams[].match.run_as[]"] {
+			continue
+		}
+		key := "team"
+		if ok["teams[].match.tags.<key>"] {
+			key = v.Text
+		}
+		t.Run(v.Name, func(t *testing.T) {
+			q := hostile.Quote
+			spec := baseSpec + "unassigned_team: nobody\nteams:\n" +
+				"  - {name: by_tag, match: {tags: {" + q(key) + ": " + q(v.Text) + "}}}\n" +
+				"  - {name: by_identity, match: {run_as: [" + q(v.Text) + "]}}\n"
+			jobs := newFixture().add(tJobs,
+				job("200", "1", "load", map[string]string{key: v.Text}, nil),
+				job("200", "2", "load", nil, R{"run_as_user_name": v.Text}),
+				job("200", "3", "load", map[string]string{key: v.Text + "x"}, R{"creator_user_name": "x" + v.Text}),
+			)
+			e := runSpec(t, spec, jobs)
+			expectRows(t, e, "jobs_current", []string{"job_id", "team"}, "", []R{
+				{"job_id": "1", "team": "by_tag"},
+				{"job_id": "2", "team": "by_identity"},
+				{"job_id": "3", "team": "nobody"},
+			})
+		})
+	}
+}

@@ -181,17 +181,17 @@ func Build(base string, values map[string]string) ([]byte, map[string]Pos, error
 		written := out.Bytes()
 		lineStart := bytes.LastIndexByte(written, '\n') + 1
 		pos[p] = Pos{Line: 1 + bytes.Count(written, []byte("\n")), Col: 1 + utf8.RuneCount(written[lineStart:])}
-		out.WriteString(quote(s)) // no raw line break: positions after it stay right
+		out.WriteString(Quote(s)) // no raw line break: positions after it stay right
 	}
 	out.Write(text[last:])
 	return out.Bytes(), pos, nil
 }
 
-// quote renders s as a YAML double-quoted scalar, as a person would write
+// Quote renders s as a YAML double-quoted scalar, as a person would write
 // it: JSON string syntax is valid YAML and escapes the C0 controls and the
 // Unicode line separators; DEL, the C1 controls (NEL is a YAML line break)
 // and the byte order mark, which YAML forbids raw, are escaped as well.
-func quote(s string) string {
+func Quote(s string) string {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
