@@ -3,9 +3,9 @@ package twin_test
 import (
 	"bytes"
 	"context"
-	"html"
 	"encoding/json"
 	"fmt"
+	"html"
 	"strconv"
 	"strings"
 	"testing"
