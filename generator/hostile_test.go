@@ -9,10 +9,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/dbmon/dbmon/generator/render"
+	"github.com/dbmon/dbmon/generator/spec"
 	"github.com/dbmon/dbmon/generator/spec/hostile"
 )
 
@@ -311,4 +313,72 @@ json.dump(out, sys.stdout)`
 		res[byDisk[p]] = s
 	}
 	return res
+}
+
+// FuzzValueInField puts an arbitrary string into one string field of the
+// corpus spec: loading never panics and refuses at the value's own line,
+// or generate succeeds, every YAML and JSON file parses and the value
+// arrives in the YAML and JSON files its field reaches. Seeds: the corpus.
+// (Run it by hand: go test ./generator -run '^$' -fuzz FuzzValueInField.)
+func FuzzValueInField(f *testing.F) {
+	values, err := hostile.Values()
+	if err != nil {
+		f.Fatal(err)
+	}
+	fields, err := hostile.Fields()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for i, v := range values {
+		if len(v.Text) < 500 {
+			f.Add(uint8(i), v.Text)
+		}
+	}
+	f.Fuzz(func(t *testing.T, which uint8, value string) {
+		if !utf8.ValidString(value) {
+			return // YAML text is UTF-8; the loader's own test covers other bytes
+		}
+		field := fields[int(which)%len(fields)]
+		data, pos, err := hostile.Build(field.Base, map[string]string{field.Path: value})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, diags := spec.Load("hostile.yaml", data)
+		if len(diags) > 0 {
+			at := pos[field.Path]
+			for _, d := range diags {
+				if d.Line == at.Line {
+					return
+				}
+			}
+			t.Fatalf("%s = %q: refused, not at line %d: %v", field.Path, value, at.Line, diags)
+		}
+		files, diags, err := Generate("hostile.yaml", data)
+		if err != nil || len(diags) > 0 {
+			t.Fatalf("%s = %q: loads, but generate fails: %v %v", field.Path, value, err, diags)
+		}
+		strs := map[string][]string{}
+		for _, file := range files {
+			var v any
+			switch filepath.Ext(file.Path) {
+			case ".yml", ".yaml":
+				err = yaml.Unmarshal(file.Data, &v)
+			case ".json":
+				err = json.Unmarshal(file.Data, &v)
+			default:
+				continue
+			}
+			if err != nil {
+				t.Fatalf("%s = %q: %s does not parse: %v", field.Path, value, file.Path, err)
+			}
+			strs[file.Path] = stringsIn(v, nil)
+		}
+		for _, sinks := range [][]string{field.YAML, field.JSON} {
+			for _, file := range sinks {
+				if !containsValue(strs[file], field.Put(value)) {
+					t.Fatalf("%s = %q: does not arrive in %s", field.Path, value, file)
+				}
+			}
+		}
+	})
 }

@@ -84,6 +84,9 @@ func FuzzLoad(f *testing.F) {
 			if d.Line < 1 || d.Col < 1 || d.Message == "" {
 				t.Fatalf("diagnostic without position or message: %+v", d)
 			}
+			if strings.ContainsFunc(d.String(), unprintable) {
+				t.Fatalf("diagnostic is not one line of plain text: %q", d.String())
+			}
 		}
 	})
 }
