@@ -44,6 +44,7 @@ var interpolationTargets = []interpolationTarget{
 	{split("bundle.targets.*.*"), cliReason + ", and this value is written in databricks.yml, " + literalAdvice},
 	{split("destinations.*.emails.*"), cliReason + ", and this address is written in the jobs' and alerts' notifications (resources/*.yml), " + literalAdvice},
 	{split("kpis.*.title"), cliReason + ", and this title names the KPI's alert in resources/alerts.yml, " + literalAdvice},
+	{split("reports.*.subject"), cliReason + ", and this subject is written in the report's job in resources/jobs.yml, " + literalAdvice},
 	{split("kpis.*.value"), pipelineReason + ", and a KPI's value is SQL in kpi_values, " + literalAdvice},
 	{split("teams.*.match.*"), pipelineReason + ", and this value becomes a string literal of config_teams or config_team_conditions, " + literalAdvice},
 	{split("slas.*.jobs.*"), pipelineReason + ", and this value becomes a string literal of config_slas or config_sla_selectors, " + literalAdvice},
