@@ -34,7 +34,16 @@ YAML language server completes fields and shows errors as you type.
 - Every problem is reported as ` + "`FILE:LINE:COL: PATH: message`" + `, all at once,
   sorted by position; ` + "`dbmon validate`" + ` exits 3 when there is any.
 - A spec file may be at most 1 MiB; tabs in indentation, duplicate keys,
-  merge keys (` + "`<<`" + `) and self-referencing aliases are errors.
+  merge keys (` + "`<<`" + `) and self-referencing aliases are errors. Control
+  characters other than tab and line breaks must be written as escapes
+  inside double quotes (` + "`\\u0007`" + `).
+- Text values (titles, tags, regexes, e-mail addresses, principals) may hold
+  any character, quotes and backslashes included: dbmon quotes them for SQL,
+  YAML, JSON and Python, and they arrive exactly as written. The one
+  exception is ` + "`${`" + `: the Databricks CLI substitutes ` + "`${...}`" + ` in
+  the bundle's YAML and the pipeline in its SQL, and the spec has no
+  variables, so a value with ` + "`${`" + ` is refused (a workspace's ` + "`host`" + ` and
+  ` + "`token_secret`" + `, which only the collector reads, may hold it).
 
 The smallest valid spec has ` + "`version`, `bundle.name`, `bundle.catalog`,\n`bundle.schema`" + ` and one of ` + "`bundle.warehouse` and `bundle.warehouse_id`" + `;
 everything else has a default:

@@ -16,7 +16,11 @@ func SQLString(s string) string {
 	return "'" + sqlEscaper.Replace(s) + "'"
 }
 
-var sqlEscaper = strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`, "\r", `\r`)
+// sqlEscaper escapes what ends or changes a Spark string literal, and
+// writes ${ as $\{: a pipeline substitutes ${key} in its SQL sources, string
+// literals included, and Spark reads \{ as {. (validate refuses ${ in the
+// spec's values; this keeps any other literal from being substituted.)
+var sqlEscaper = strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`, "\r", `\r`, "${", `$\{`)
 
 // SQLNumber prints a float without an exponent, as a DOUBLE literal.
 func SQLNumber(f float64) string {

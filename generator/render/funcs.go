@@ -3,7 +3,9 @@ package render
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"text/template"
+	"unicode"
 
 	"github.com/Masterminds/sprig/v3"
 
@@ -31,14 +33,40 @@ func Funcs() template.FuncMap {
 	m["sqlq"] = model.SQLString
 	m["sqlnum"] = sqlNumber
 	m["pyq"] = yamlQuote // a JSON string literal is also a valid Python literal
+	m["oneline"] = oneLine
+	m["mdtext"] = mdText
+	m["mdcode"] = mdCode
+	m["sqlid"] = sqlIdent
 	return m
 }
 
 // yamlQuote renders s as a double-quoted scalar. JSON string syntax is valid
 // YAML, and quoting every user value keeps `${...}`, ':' and '#' literal.
+// JSON leaves DEL, the C1 controls and the byte order mark raw, which YAML
+// forbids in a file ("control characters are not allowed") and of which
+// NEL (U+0085) is a YAML line break that a double-quoted scalar folds into
+// a space; they are escaped too, as \u escapes that YAML, JSON and Python
+// all read.
 func yamlQuote(s string) string {
 	b, _ := json.Marshal(s)
-	return string(b)
+	if !strings.ContainsFunc(s, yamlUnprintable) {
+		return string(b)
+	}
+	var out strings.Builder
+	for _, r := range string(b) {
+		if yamlUnprintable(r) {
+			fmt.Fprintf(&out, "\\u%04x", r)
+			continue
+		}
+		out.WriteRune(r)
+	}
+	return out.String()
+}
+
+// yamlUnprintable reports the characters JSON writes raw that a YAML
+// scalar cannot hold as written.
+func yamlUnprintable(r rune) bool {
+	return r == 0x7f || r >= 0x80 && r <= 0x9f || r == 0xfeff
 }
 
 // sqlNumber renders a float or *float64 as a SQL DOUBLE literal.
@@ -54,4 +82,64 @@ func sqlNumber(v any) (string, error) {
 		return model.SQLNumber(float64(n)), nil
 	}
 	return "", fmt.Errorf("sqlnum: want a number, got %T", v)
+}
+
+// Markdown and the SQL shown in the README take spec text too; these keep
+// it from ending a line, a table cell, a code span or an identifier early.
+
+// oneLine turns line breaks into spaces: a value must not start a Markdown
+// block or a SQL statement of its own.
+func oneLine(s string) string {
+	return strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ", "\u0085", " ", "\u2028", " ", "\u2029", " ").Replace(s)
+}
+
+// mdText renders s as Markdown inline text that shows as written: on one
+// line, with the characters inline Markdown reads as syntax (and a table's
+// |) backslash-escaped. The text never starts a line, so block markers
+// (#, -, 1.) need nothing; an underscore inside a word is not emphasis.
+func mdText(s string) string {
+	rs := []rune(oneLine(s))
+	var b strings.Builder
+	for i, r := range rs {
+		escape := strings.ContainsRune("\\`*[]<>|&~", r)
+		if r == '_' {
+			inWord := i > 0 && i+1 < len(rs) && isWordRune(rs[i-1]) && isWordRune(rs[i+1])
+			escape = !inWord
+		}
+		if escape {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// mdCode renders s as a Markdown code span: fenced by one backtick more
+// than its longest run of backticks, padded when it starts or ends with
+// one, on one line, with | escaped for tables (GFM reads \| in a cell's
+// code span as |).
+func mdCode(s string) string {
+	s = strings.ReplaceAll(oneLine(s), "|", `\|`)
+	run, longest := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}
+
+// sqlIdent quotes s as a Databricks SQL identifier: backticks, with a
+// backtick inside written twice.
+func sqlIdent(s string) string {
+	return "`" + strings.ReplaceAll(s, "`", "``") + "`"
 }

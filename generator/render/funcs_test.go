@@ -113,3 +113,27 @@ func TestDataDictionaryCoversEveryColumn(t *testing.T) {
 	}
 	check(model.CollectorTable.Name, model.CollectorTable.Columns)
 }
+
+// TestMarkdownAndIdentifierQuoting: spec text shown in the README stays
+// on one line, inside its code span or table cell, and inside its SQL
+// identifier.
+func TestMarkdownAndIdentifierQuoting(t *testing.T) {
+	for _, c := range []struct {
+		f        func(string) string
+		in, want string
+	}{
+		{mdCode, "a`b", "``a`b``"},
+		{mdCode, "`x``", "``` `x`` ```"},
+		{mdCode, "a|b\nc", "`a\\|b c`"},
+		{mdText, "x | *y* <b> [z]", `x \| \*y\* \<b\> \[z\]`},
+		{mdText, "data_platform _em_", `data_platform \_em\_`},
+		{mdText, "a\r\nb\u2028c", "a b c"},
+		{sqlIdent, "svc`x", "`svc``x`"},
+		{oneLine, "a\nb\rc", "a b c"},
+		{yamlQuote, "del\x7f nel\u0085", `"del\u007f nel\u0085"`},
+	} {
+		if got := c.f(c.in); got != c.want {
+			t.Errorf("%q: got %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -3,12 +3,22 @@ package spec
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/dbmon/dbmon/generator/spec/hostile"
 )
+
+// rawControls undoes the escapes of control characters, for seeds that hold
+// them raw, as a careless editor would.
+var rawControls = strings.NewReplacer(`\u0007`, "\a", `\u001b`, "\x1b", `\u007f`, "\x7f", `\u0085`, "\u0085", `\t`, "\t", `\r`, "\r")
 
 // FuzzLoad feeds arbitrary bytes to the loader: it must never panic, and it
 // must either return a spec or at least one positioned diagnostic. The seed
-// corpus is every example spec plus the invalid specs of the CLI tests.
+// corpus is every example spec, the invalid specs of the CLI tests, and the
+// hostile corpus: each value in every string field of its base specs, as
+// written and with its control characters raw. CI runs it for 30 s
+// (.ci/run); inputs it finds failing are kept under testdata/fuzz.
 func FuzzLoad(f *testing.F) {
 	seeds, _ := filepath.Glob("../../specs/*.yaml")
 	for _, p := range seeds {
@@ -27,6 +37,44 @@ func FuzzLoad(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	values, err := hostile.Values()
+	if err != nil {
+		f.Fatal(err)
+	}
+	fields, err := hostile.Fields()
+	if err != nil {
+		f.Fatal(err)
+	}
+	bases, err := hostile.Bases()
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, v := range values {
+		// A long value goes in whole into one field; in every field, a
+		// seed of hundreds of kilobytes would make the fuzzer spend its
+		// time minimizing.
+		short := v.Text
+		if r := []rune(short); len(r) > 200 {
+			short = string(r[:200])
+			data, _, err := hostile.Build("base.yaml", map[string]string{"teams[].match.tags.*": v.Text})
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(data)
+		}
+		for _, b := range bases {
+			all := map[string]string{}
+			for _, fl := range fields {
+				all[fl.Path] = short
+			}
+			data, _, err := hostile.Build(b, all)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(data)
+			f.Add([]byte(rawControls.Replace(string(data))))
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, diags := Load("fuzz.yaml", data)
 		if (s == nil) == (len(diags) == 0) {
@@ -35,6 +83,9 @@ func FuzzLoad(f *testing.F) {
 		for _, d := range diags {
 			if d.Line < 1 || d.Col < 1 || d.Message == "" {
 				t.Fatalf("diagnostic without position or message: %+v", d)
+			}
+			if strings.ContainsFunc(d.String(), unprintable) {
+				t.Fatalf("diagnostic is not one line of plain text: %q", d.String())
 			}
 		}
 	})

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -60,6 +61,7 @@ func LoadWith(file string, data []byte, checks ...Check) (*Spec, diag.List) {
 	}
 	l.validateSchema(value)
 	schemaOK := len(l.diags) == 0
+	l.checkInterpolation(value, nil)
 
 	var s Spec
 	if err := root.Decode(&s); err != nil && schemaOK {
@@ -97,16 +99,43 @@ type loader struct {
 	// expanding holds the anchors whose aliases are being expanded, to
 	// reject an alias inside its own anchor (infinite document).
 	expanding map[*yaml.Node]bool
+	// keyReported holds the keys (JSON pointers) already reported as
+	// invalid, so a key two schema errors name is reported once.
+	keyReported map[string]bool
 }
 
 func (l *loader) errorAt(n *yaml.Node, path string, format string, args ...any) {
-	d := diag.Diagnostic{File: l.file, Path: path, Message: fmt.Sprintf(format, args...)}
+	d := diag.Diagnostic{File: l.file, Path: Printable(path), Message: Printable(fmt.Sprintf(format, args...))}
 	if n != nil {
 		d.Line, d.Col = n.Line, n.Column
 	} else {
 		d.Line, d.Col = 1, 1
 	}
 	l.diags.Add(d)
+}
+
+// Printable escapes what a diagnostic quotes from the spec so that it stays
+// one line of plain text: line breaks, control characters other than tab
+// (an escape sequence would drive the terminal) and the bidirectional
+// controls that reorder what a terminal shows become \u escapes.
+func Printable(s string) string {
+	if !strings.ContainsFunc(s, unprintable) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unprintable(r) {
+			fmt.Fprintf(&b, "\\u%04X", r)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func unprintable(r rune) bool {
+	return r < 0x20 && r != '\t' || r == 0x7f || r >= 0x80 && r <= 0x9f || r == 0x2028 || r == 0x2029 ||
+		r >= 0x202a && r <= 0x202e || r >= 0x2066 && r <= 0x2069 || r == 0x200e || r == 0x200f || r == 0x061c
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
@@ -124,6 +153,7 @@ func (l *loader) parse(data []byte) (*yaml.Node, bool) {
 				Message: "tab character in indentation; YAML indents with spaces"})
 		}
 	}
+	l.checkCharacters(data)
 	if len(l.diags) > 0 {
 		return nil, false
 	}
@@ -134,7 +164,7 @@ func (l *loader) parse(data []byte) (*yaml.Node, bool) {
 			l.errorAt(nil, "", "file is empty; a spec needs at least version and bundle")
 			return nil, false
 		}
-		l.yamlError(err)
+		l.yamlError(err, data)
 		return nil, false
 	}
 	var extra yaml.Node
@@ -154,8 +184,36 @@ func (l *loader) parse(data []byte) (*yaml.Node, bool) {
 	return root, true
 }
 
+// checkCharacters reports bytes that are not UTF-8 and characters YAML
+// does not allow in a file (C0 and C1 controls other than tab and line
+// breaks, DEL, surrogates, U+FFFE and U+FFFF), each at its line and
+// column: the YAML parser says only "control characters are not allowed",
+// without a position. Inside double quotes such a character is written as
+// an escape (\x07, \u0085), which the parser accepts.
+func (l *loader) checkCharacters(data []byte) {
+	line, col := 1, 1
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			l.diags.Add(diag.Diagnostic{File: l.file, Line: line, Col: col,
+				Message: fmt.Sprintf("byte 0x%02X is not UTF-8; save the spec as UTF-8", data[i])})
+			return
+		case r == '\n':
+			line, col = line+1, 0
+		case r == '\t' || r == '\r' || r == 0xFEFF && i == 0:
+		case r < 0x20 || r == 0x7F || r >= 0x80 && r <= 0x9F && r != 0x85 || r == 0xFFFE || r == 0xFFFF || r == 0xFEFF:
+			l.diags.Add(diag.Diagnostic{File: l.file, Line: line, Col: col,
+				Message: fmt.Sprintf("control character U+%04X is not allowed in YAML; inside double quotes write it as \\u%04X", r, r)})
+			return
+		}
+		i += n
+		col++
+	}
+}
+
 // yamlError turns a yaml.v3 syntax error into a positioned diagnostic.
-func (l *loader) yamlError(err error) {
+func (l *loader) yamlError(err error, data []byte) {
 	msg := err.Error()
 	for _, part := range strings.Split(msg, "\n") {
 		part = strings.TrimSpace(part)
@@ -170,6 +228,9 @@ func (l *loader) yamlError(err error) {
 			}
 			if strings.Contains(msg, "unexpected end of stream") {
 				msg += " (an unclosed quote or bracket?)"
+			}
+			if lines := bytes.Split(data, []byte("\n")); line >= 1 && line <= len(lines) && utf8.RuneCount(lines[line-1]) > 1024 {
+				msg += " (YAML allows a mapping key of at most 1024 characters; write a longer value as a value, not a key)"
 			}
 			l.diags.Add(diag.Diagnostic{File: l.file, Line: line, Col: 1, Message: "YAML syntax error: " + msg})
 			return

@@ -69,9 +69,11 @@ func (l *loader) validateSchema(value any) {
 	}
 }
 
-// leaves returns the innermost errors: the ones that say what is wrong.
+// leaves returns the innermost errors: the ones that say what is wrong. A
+// mapping key's error is a leaf: its causes validate the key as a document
+// of its own, so their locations are the root's.
 func leaves(e *jsonschema.ValidationError) []*jsonschema.ValidationError {
-	if len(e.Causes) == 0 {
+	if _, key := e.ErrorKind.(*kind.PropertyNames); key || len(e.Causes) == 0 {
 		return []*jsonschema.ValidationError{e}
 	}
 	var out []*jsonschema.ValidationError
@@ -143,8 +145,21 @@ func (l *loader) schemaError(e *jsonschema.ValidationError, raw map[string]any) 
 		}
 		l.errorAt(at, path, "%s, got `%s`", msg, k.Got)
 	case *kind.PropertyNames:
-		child := append(append([]string(nil), loc...), k.Property)
-		l.errorAt(l.keyNode(child), PathString(child), "invalid key `%s`: %s", k.Property, patternMessage(raw, e))
+		// The validator hands a key's error the location of a slice it
+		// goes on reusing, so the mapping is found from the key and the
+		// schema instead: the property whose propertyNames rejected it.
+		_, frag, _ := strings.Cut(strings.TrimSuffix(e.SchemaURL, "/propertyNames"), "#")
+		mapping := frag[strings.LastIndexByte(frag, '/')+1:]
+		for _, child := range l.keysNamed(k.Property, mapping) {
+			if l.keyReported[pointer(child)] {
+				continue
+			}
+			if l.keyReported == nil {
+				l.keyReported = map[string]bool{}
+			}
+			l.keyReported[pointer(child)] = true
+			l.errorAt(l.keyNode(child), PathString(child), "invalid key `%s`: %s", k.Property, patternMessage(raw, e))
+		}
 	case *kind.MinLength:
 		l.errorAt(at, path, "must not be empty")
 	case *kind.MinProperties:
@@ -160,22 +175,36 @@ func (l *loader) schemaError(e *jsonschema.ValidationError, raw map[string]any) 
 	}
 }
 
-// patternMessage finds the friendly message of a propertyNames pattern.
+// keysNamed returns the paths of the mapping keys named key whose mapping
+// is the value of a property named mapping, sorted.
+func (l *loader) keysNamed(key, mapping string) [][]string {
+	var out [][]string
+	for p := range l.keys {
+		segs := strings.Split(strings.TrimPrefix(p, "/"), "/")
+		for i, s := range segs {
+			segs[i] = strings.NewReplacer("~1", "/", "~0", "~").Replace(s)
+		}
+		if n := len(segs); n >= 2 && segs[n-1] == key && segs[n-2] == mapping {
+			out = append(out, segs)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return pointer(out[i]) < pointer(out[j]) })
+	return out
+}
+
+// patternMessage finds the friendly message of a propertyNames schema (the
+// error's SchemaURL), written on it or on the definition it refers to.
 func patternMessage(raw map[string]any, e *jsonschema.ValidationError) string {
 	s := schemaAt(raw, e.SchemaURL)
-	if s != nil {
-		if pn, ok := s["propertyNames"].(map[string]any); ok {
-			if m, ok := pn["x-dbmon-pattern"].(string); ok {
-				return m
-			}
-			if ref, ok := pn["$ref"].(string); ok {
-				if t := schemaAt(raw, ref); t != nil {
-					if m, ok := t["x-dbmon-pattern"].(string); ok {
-						return m
-					}
-				}
-			}
+	for range 2 {
+		if s == nil {
+			break
 		}
+		if m, ok := s["x-dbmon-pattern"].(string); ok {
+			return m
+		}
+		ref, _ := s["$ref"].(string)
+		s = schemaAt(raw, ref)
 	}
 	return "not an allowed key"
 }
