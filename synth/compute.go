@@ -438,16 +438,22 @@ func (g *gen) budgetRule() (time.Duration, float64) {
 }
 
 // overrunJob is the team's costliest job on day that no other incident
-// uses, or nil.
+// uses, or nil; a job whose id another workspace's job shares only when
+// there is no other (costs are per workspace and job, so either works).
 func (g *gen) overrunJob(team string, day time.Time, daily map[*job]map[time.Time]float64) *job {
-	var pick *job
-	for _, j := range g.jobs {
-		if j.team == team && j.budget && j.role == noRole && !j.underSLA() && !j.reused && j != g.longRun &&
-			daily[j][day] > 0 && (pick == nil || daily[j][day] > daily[pick][day]) {
-			pick = j
+	for _, reused := range []bool{false, true} {
+		var pick *job
+		for _, j := range g.jobs {
+			if j.team == team && j.budget && j.role == noRole && !j.underSLA() && j.reused == reused && j != g.longRun &&
+				daily[j][day] > 0 && (pick == nil || daily[j][day] > daily[pick][day]) {
+				pick = j
+			}
+		}
+		if pick != nil {
+			return pick
 		}
 	}
-	return pick
+	return nil
 }
 
 // dailyNetCost is the job's net cost per local day at its current scale,

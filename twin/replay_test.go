@@ -188,7 +188,7 @@ func TestReplayExample(t *testing.T) {
 		kinds[in.Kind] = in
 	}
 	if len(injected) != 7 || len(kinds) != 7 {
-		t.Fatalf("synth injected %d incidents, want the 7 kinds", len(injected))
+		t.Errorf("synth injected %d incidents, want the 7 kinds", len(injected))
 	}
 	times, err := preview.ReplayIncidents(run.e, res, injected, tl, run.lat)
 	if err != nil {
@@ -273,16 +273,27 @@ func TestReplayExample(t *testing.T) {
 				long.Runs[0].ID, long.JobName, long.At.Format(time.RFC3339), asOf.Format(time.RFC3339), it.Notified[0].Format(time.RFC3339))
 		}
 	}
-	// repaired run past max_duration only when summed: no page at all for
-	// it (the first attempt is within the limit, the run succeeded)
+	// repaired run past max_duration only when summed: no SLA page (the
+	// first attempt is within the limit) and exactly one job_failure page,
+	// for the failed first attempt, sent before the repair ran
 	repaired := repairedRun(t, run.e, long)
+	failures := 0
 	for _, n := range tl.Notifications {
-		if slices.Contains(n.Subjects, repaired.id) || (n.Family == "sla_breach" && slices.Contains(n.Subjects, long.SLA) && n.Time.Before(long.At)) {
-			t.Errorf("repaired run %s of %s (first attempt %s, start to repaired end %s, max_duration checks the first attempt): %s %s paged %v",
-				repaired.id, long.JobName, repaired.first, repaired.total, n.Time.Format(time.RFC3339), n.Alert, n.Subjects)
+		if n.Family == "sla_breach" && slices.Contains(n.Subjects, long.SLA) && n.Time.Before(long.At) {
+			t.Errorf("repaired run %s of %s (first attempt %s, start to repaired end %s; max_duration checks the first attempt): SLA %s paged at %s",
+				repaired.id, long.JobName, repaired.first, repaired.total, long.SLA, n.Time.Format(time.RFC3339))
+		}
+		if slices.Contains(n.Subjects, repaired.id) {
+			if n.Family != "job_failure" {
+				t.Errorf("repaired run %s of %s: %s %s paged %v", repaired.id, long.JobName, n.Time.Format(time.RFC3339), n.Alert, n.Subjects)
+			}
+			failures++
 		}
 	}
-	t.Logf("repaired run %s of %s: first attempt %s, start to repaired end %s: no page", repaired.id, long.JobName, repaired.first, repaired.total)
+	if failures != 1 {
+		t.Errorf("repaired run %s of %s: %d job_failure pages for its failed first attempt, want 1", repaired.id, long.JobName, failures)
+	}
+	t.Logf("repaired run %s of %s: first attempt %s, start to repaired end %s: no SLA page, %d job_failure page", repaired.id, long.JobName, repaired.first, repaired.total, failures)
 
 	// A finding notifies once: no subject of an event family (job_failure,
 	// duration_anomaly, sla_breach, whose findings are reported by one
