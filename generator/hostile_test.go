@@ -30,22 +30,11 @@ type hostileSpec struct {
 
 func hostileSpecs(t *testing.T) []hostileSpec {
 	t.Helper()
-	values, err := hostile.Values()
+	c, err := hostile.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	fields, err := hostile.Fields()
-	if err != nil {
-		t.Fatal(err)
-	}
-	accepted, err := hostile.Accepted()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bases, err := hostile.Bases()
-	if err != nil {
-		t.Fatal(err)
-	}
+	values, fields, accepted, bases := c.Values, c.Fields, c.Accepted, c.Bases
 	var out []hostileSpec
 	for _, v := range values {
 		ok := map[string]bool{}
@@ -321,14 +310,11 @@ json.dump(out, sys.stdout)`
 // arrives in the YAML and JSON files its field reaches. Seeds: the corpus.
 // (Run it by hand: go test ./generator -run '^$' -fuzz FuzzValueInField.)
 func FuzzValueInField(f *testing.F) {
-	values, err := hostile.Values()
+	c, err := hostile.Load()
 	if err != nil {
 		f.Fatal(err)
 	}
-	fields, err := hostile.Fields()
-	if err != nil {
-		f.Fatal(err)
-	}
+	values, fields := c.Values, c.Fields
 	for i, v := range values {
 		if len(v.Text) < 500 {
 			f.Add(uint8(i), v.Text)

@@ -59,18 +59,11 @@ func TestHostileRoundTrip(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the pipeline once per corpus value")
 	}
-	values, err := hostile.Values()
+	c, err := hostile.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	fields, err := hostile.Fields()
-	if err != nil {
-		t.Fatal(err)
-	}
-	accepted, err := hostile.Accepted()
-	if err != nil {
-		t.Fatal(err)
-	}
+	values, fields, accepted := c.Values, c.Fields, c.Accepted
 	byPath := map[string]hostile.Field{}
 	for _, f := range fields {
 		byPath[f.Path] = f
@@ -214,14 +207,11 @@ func shortRows(rows [][]any) string {
 // principal, is a corpus value owns exactly the jobs that carry that value
 // byte for byte, and not a job whose value differs by one character.
 func TestHostileTeamMatch(t *testing.T) {
-	values, err := hostile.Values()
+	c, err := hostile.Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	accepted, err := hostile.Accepted()
-	if err != nil {
-		t.Fatal(err)
-	}
+	values, accepted := c.Values, c.Accepted
 	for _, v := range values {
 		ok := map[string]bool{}
 		for _, p := range accepted[v.Name] {

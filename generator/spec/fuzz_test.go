@@ -37,18 +37,11 @@ func FuzzLoad(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	values, err := hostile.Values()
+	c, err := hostile.Load()
 	if err != nil {
 		f.Fatal(err)
 	}
-	fields, err := hostile.Fields()
-	if err != nil {
-		f.Fatal(err)
-	}
-	bases, err := hostile.Bases()
-	if err != nil {
-		f.Fatal(err)
-	}
+	values, fields, bases := c.Values, c.Fields, c.Bases
 	for _, v := range values {
 		// A long value goes in whole into one field; in every field, a
 		// seed of hundreds of kilobytes would make the fuzzer spend its

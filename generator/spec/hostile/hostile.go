@@ -63,6 +63,32 @@ type Pos struct{ Line, Col int }
 
 var placeholder = regexp.MustCompile(`"%%([^"%]+)%%"`)
 
+// Corpus is the whole corpus: its values, its fields, the loader's verdict
+// (the fields that accept each value, by value name) and its base specs.
+type Corpus struct {
+	Values   []Value
+	Fields   []Field
+	Accepted map[string][]string
+	Bases    []string
+}
+
+// Load reads the whole corpus.
+func Load() (Corpus, error) {
+	var c Corpus
+	var err error
+	if c.Values, err = Values(); err != nil {
+		return c, err
+	}
+	if c.Fields, err = Fields(); err != nil {
+		return c, err
+	}
+	if c.Accepted, err = Accepted(); err != nil {
+		return c, err
+	}
+	c.Bases, err = Bases()
+	return c, err
+}
+
 // Values reads values.json. An entry is either a value or a unit repeated
 // (and cut) to exactly runes characters.
 func Values() ([]Value, error) {
