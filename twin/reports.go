@@ -150,26 +150,6 @@ func (e *Engine) queryColumns(databricksSQL string) ([]string, [][]any, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	rows, err := e.DB.Query(st.Query)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return nil, nil, err
-	}
-	var out [][]any
-	for rows.Next() {
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			return nil, nil, err
-		}
-		out = append(out, vals)
-	}
-	return cols, out, rows.Err()
+	res, _ := e.queryAll(st.Query)
+	return res.Columns, res.Rows, res.Err
 }
