@@ -144,15 +144,12 @@ func minTime(a, b time.Time) time.Time {
 func incidentRows(e *twin.Engine, b *model.Bundle, loc *time.Location, in synth.Incident, lat twin.Lateness) ([]IncidentTime, error) {
 	row := IncidentTime{Kind: in.Kind, Family: in.Family, Team: in.Team, Injected: in.At}
 	visible := func(ev twin.Evidence) (time.Time, error) {
-		_, at, n, err := e.VisibleAt(lat, ev)
-		if err == nil && n == 0 {
-			err = fmt.Errorf("no rows in %s where %s", ev.Table, ev.Where)
-		}
-		return at, err
+		_, last, err := visibleAt(e, lat, ev)
+		return last, err
 	}
 	day := func(d time.Time) (string, string) {
 		start := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
-		return ts(start), ts(start.AddDate(0, 0, 1))
+		return twin.TimestampSQL(start), twin.TimestampSQL(start.AddDate(0, 0, 1))
 	}
 	job := "workspace_id = " + lit(in.WorkspaceID) + " AND job_id = " + lit(in.JobID)
 	var err error
@@ -172,7 +169,7 @@ func incidentRows(e *twin.Engine, b *model.Bundle, loc *time.Location, in synth.
 	case "sla_deadline_miss":
 		// any job row from after the deadline tells the pipeline the deadline passed
 		row.Subject = in.SLA
-		first, err := firstVisible(e, lat, "system.lakeflow.job_run_timeline", "period_end_time > "+ts(in.At))
+		first, err := firstVisible(e, lat, "system.lakeflow.job_run_timeline", "period_end_time > "+twin.TimestampSQL(in.At))
 		if err != nil {
 			return nil, err
 		}
@@ -202,7 +199,7 @@ func incidentRows(e *twin.Engine, b *model.Bundle, loc *time.Location, in synth.
 		idle := time.Duration(b.Monitor.Alerts.IdleMinMinutes) * time.Minute
 		row.Visible, err = visible(twin.Evidence{Table: "system.compute.node_timeline",
 			Where: "workspace_id = " + lit(in.WorkspaceID) + " AND cluster_id = " + lit(in.ClusterID) +
-				" AND start_time >= " + ts(in.At) + " AND end_time <= " + ts(in.At.Add(idle))})
+				" AND start_time >= " + twin.TimestampSQL(in.At) + " AND end_time <= " + twin.TimestampSQL(in.At.Add(idle))})
 	default:
 		return nil, fmt.Errorf("no evidence known for the incident kind %s", in.Kind)
 	}
@@ -211,11 +208,18 @@ func incidentRows(e *twin.Engine, b *model.Bundle, loc *time.Location, in synth.
 
 // firstVisible is when the first of the rows arrived.
 func firstVisible(e *twin.Engine, lat twin.Lateness, table, where string) (time.Time, error) {
-	first, _, n, err := e.VisibleAt(lat, twin.Evidence{Table: table, Where: where})
-	if err == nil && n == 0 {
-		err = fmt.Errorf("no rows in %s where %s", table, where)
-	}
+	first, _, err := visibleAt(e, lat, twin.Evidence{Table: table, Where: where})
 	return first, err
+}
+
+// visibleAt is when the first and the last of the evidence's rows arrived;
+// evidence with no rows is an error (the incident left no trace to time).
+func visibleAt(e *twin.Engine, lat twin.Lateness, ev twin.Evidence) (first, last time.Time, err error) {
+	first, last, n, err := e.VisibleAt(lat, ev)
+	if err == nil && n == 0 {
+		err = fmt.Errorf("no rows in %s where %s", ev.Table, ev.Where)
+	}
+	return first, last, err
 }
 
 func maxTime(a, b time.Time) time.Time {
@@ -226,10 +230,6 @@ func maxTime(a, b time.Time) time.Time {
 }
 
 func lit(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
-func ts(t time.Time) string {
-	return "TIMESTAMPTZ '" + t.UTC().Format("2006-01-02 15:04:05") + "+00'"
-}
 
 // PrintIncidentTimes writes the incidents of a replay as a table.
 func PrintIncidentTimes(w io.Writer, rows []IncidentTime) error {

@@ -251,7 +251,7 @@ func (v *sourceViews) setVisible(after, by time.Time) error {
 		if t.IsZero() {
 			return zero
 		}
-		return timestampSQL(t)
+		return TimestampSQL(t)
 	}
 	// Rows always visible carry -infinity: "after ever" is NULL, not -infinity.
 	for _, s := range []string{"SET VARIABLE " + visibleFromVar + " = " + lit(after, "CAST(NULL AS TIMESTAMPTZ)"),
@@ -264,10 +264,11 @@ func (v *sourceViews) setVisible(after, by time.Time) error {
 	return nil
 }
 
-// timestampSQL is the DuckDB literal of the instant t, the same in every
+// TimestampSQL is the DuckDB literal of the instant t, the same in every
 // session time zone. The translation of current_timestamp() is this literal,
-// which the replay finds and replaces.
-func timestampSQL(t time.Time) string {
+// which the replay finds and replaces; Evidence and LateRows conditions use
+// it for their instants.
+func TimestampSQL(t time.Time) string {
 	return "TIMESTAMPTZ '" + t.UTC().Format("2006-01-02 15:04:05.999999") + "+00'"
 }
 

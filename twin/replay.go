@@ -528,11 +528,11 @@ const (
 type nowSQL string
 
 func (q nowSQL) at(t time.Time) string {
-	return strings.NewReplacer(slotTimestamp, timestampSQL(t), slotDate, "DATE '"+t.UTC().Format(time.DateOnly)+"'").Replace(string(q))
+	return strings.NewReplacer(slotTimestamp, TimestampSQL(t), slotDate, "DATE '"+t.UTC().Format(time.DateOnly)+"'").Replace(string(q))
 }
 
 func slotted(s string, now time.Time) string {
-	return strings.NewReplacer(timestampSQL(now), slotTimestamp, "DATE '"+now.Format(time.DateOnly)+"'", slotDate).Replace(s)
+	return strings.NewReplacer(TimestampSQL(now), slotTimestamp, "DATE '"+now.Format(time.DateOnly)+"'", slotDate).Replace(s)
 }
 
 // translateNow translates databricksSQL with "now" left as slots; text picks

@@ -763,7 +763,7 @@ func (t *translator) rewriteWord(i int) error {
 			}
 		}
 	case "current_timestamp", "current_date", "now":
-		lit := timestampSQL(t.ctx.AsOf)
+		lit := TimestampSQL(t.ctx.AsOf)
 		if w == "current_date" {
 			// Spark's current_date() is today in the session time zone.
 			lit = "CAST(" + lit + " AS DATE)"
