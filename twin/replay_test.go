@@ -372,15 +372,8 @@ func repairedRun(t *testing.T, e *twin.Engine, long synth.Incident) repaired {
 
 // firstFire is a schedule's first fire time after t.
 func firstFire(t *testing.T, cron, tz string, after time.Time) time.Time {
-	q, err := spec.ParseQuartzCron(cron)
-	if err != nil {
-		t.Fatal(err)
-	}
-	loc, err := time.LoadLocation(tz)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return q.Next(after, loc).UTC()
+	next := schedule(t, cron, tz)
+	return next(after).UTC()
 }
 
 // TestReplayClean replays 14 days of specs/example.yaml on clean synthetic
@@ -403,6 +396,18 @@ func TestReplayClean(t *testing.T) {
 
 // firesIn counts a schedule's fire times in (from, to].
 func firesIn(t *testing.T, cron, tz string, from, to time.Time) int {
+	next := schedule(t, cron, tz)
+	n := 0
+	for at := next(from); !at.IsZero() && !at.After(to); at = next(at) {
+		n++
+	}
+	return n
+}
+
+// schedule is a Quartz cron in its time zone: the fire time after a given
+// instant (zero when there is none).
+func schedule(t *testing.T, cron, tz string) func(time.Time) time.Time {
+	t.Helper()
 	q, err := spec.ParseQuartzCron(cron)
 	if err != nil {
 		t.Fatal(err)
@@ -411,11 +416,7 @@ func firesIn(t *testing.T, cron, tz string, from, to time.Time) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	for at := q.Next(from, loc); !at.IsZero() && !at.After(to); at = q.Next(at, loc) {
-		n++
-	}
-	return n
+	return func(after time.Time) time.Time { return q.Next(after, loc) }
 }
 
 // TestReplayQueriesPerDay replays one day of specs/multi_workspace.yaml and
