@@ -337,10 +337,44 @@ func (l *loader) checkSLA(i int, sla SLA, teams map[string]bool, unassigned stri
 	l.checkNotify(ptr("slas", i, "notify"), sla.Notify, known, false)
 }
 
+// sqlOutsideQuotes returns expr with the text inside its string literals
+// ('...' and "...", where a backslash escapes the next character, as in
+// Spark SQL) and quoted identifiers (`...`, where `` is a backtick) replaced
+// by spaces, so that the checks for `;` and statement keywords see only the
+// SQL itself: count_if(message LIKE '%sync from s3%') is one expression.
+// closed is false when a quote is never closed.
+func sqlOutsideQuotes(expr string) (code string, closed bool) {
+	out := []byte(expr)
+	var quote byte
+	for i := 0; i < len(out); i++ {
+		c := out[i]
+		switch {
+		case quote == 0:
+			if c == '\'' || c == '"' || c == '`' {
+				quote = c
+			}
+		case c == '\\' && quote != '`':
+			out[i] = ' '
+			if i+1 < len(out) {
+				i++
+				out[i] = ' '
+			}
+		case c == quote:
+			quote = 0
+		default:
+			out[i] = ' '
+		}
+	}
+	return string(out), quote == 0
+}
+
 func (l *loader) checkKPI(i int, k KPI, dashboardsListed bool, generated map[string]bool, known []string) {
-	if strings.Contains(k.Value, ";") {
+	code, closed := sqlOutsideQuotes(k.Value)
+	if !closed {
+		l.fail(ptr("kpis", i, "value"), "value has a quote that is never closed; close the string literal or quoted name")
+	} else if strings.Contains(code, ";") {
 		l.fail(ptr("kpis", i, "value"), "value must be one SQL expression; remove the `;`")
-	} else if m := statementKeywords.FindString(k.Value); m != "" {
+	} else if m := statementKeywords.FindString(code); m != "" {
 		l.fail(ptr("kpis", i, "value"), "value must be one SQL expression over %s's columns; `%s` is not allowed", k.Source, strings.ToUpper(m))
 	}
 	if k.Target != nil && k.Target.Min != nil && k.Target.Max != nil && *k.Target.Min > *k.Target.Max {
