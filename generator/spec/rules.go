@@ -339,7 +339,7 @@ func (l *loader) checkSLA(i int, sla SLA, teams map[string]bool, unassigned stri
 
 // sqlOutsideQuotes returns expr with the text inside its string literals
 // ('...' and "...", where a backslash escapes the next character, as in
-// Spark SQL) and quoted identifiers (`...`, where “ is a backtick) replaced
+// Spark SQL) and quoted identifiers (`...`, where a doubled backtick stands for one) replaced
 // by spaces, so that the checks for `;` and statement keywords see only the
 // SQL itself: count_if(message LIKE '%sync from s3%') is one expression.
 // closed is false when a quote is never closed.
