@@ -120,7 +120,7 @@ func TestCleanDataFlagsNothing(t *testing.T) {
 // specs on the incident scenario at one instant: each incident of a state
 // family (cost, budget, idle cluster) fires an alert of its family whose
 // routing covers the incident's team, and every row of every fired alert is
-// one of the incidents. Event families (job_failure, duration_anomaly,
+// one of the incidents, of a team the alert covers. Event families (job_failure, duration_anomaly,
 // sla_breach) report a finding only in the one evaluation after its data can
 // have arrived, so one instant cannot show them; TestReplayExample proves
 // each of their incidents notifies exactly once, to its routed destinations.
@@ -160,7 +160,13 @@ func alertsFireForIncidents(t *testing.T, path string) {
 			continue
 		}
 		fired++
+		a := sc.res.Bundle.Alerts[byKey[r.Key]]
 		for _, row := range r.Rows {
+			// An alert reads its own teams only: a per-team alert its team,
+			// the one for teams without destinations none that has them.
+			if !a.Covers(row.Team) {
+				t.Errorf("alert %s returned a row of team %q, which it does not cover: %+v", r.Key, row.Team, row)
+			}
 			explained := false
 			for _, in := range sc.injected {
 				explained = explained || matches(row, in)

@@ -24,6 +24,7 @@ type TeamRow struct {
 	JobName       string // "" is NULL: no job_name condition
 	Conditions    int
 	MonthlyBudget *float64
+	OwnNotify     bool // teams[].notify is set
 }
 
 // ConditionRow is one value a rule accepts (config_team_conditions,
@@ -89,11 +90,11 @@ const (
 )
 
 // buildConfig turns the resolved rules into config rows. budgets maps a team
-// to its monthly budget.
-func buildConfig(m *Monitor, budgets map[string]*float64) Config {
+// to its monthly budget, routed to whether it has destinations of its own.
+func buildConfig(m *Monitor, budgets map[string]*float64, routed map[string]bool) Config {
 	c := Config{SKUDiscounts: m.Pricing.SKUDiscounts}
 	for i, r := range m.TeamRules {
-		row := TeamRow{RuleOrder: i + 1, Team: r.Team, JobName: r.JobName, MonthlyBudget: budgets[r.Team]}
+		row := TeamRow{RuleOrder: i + 1, Team: r.Team, JobName: r.JobName, MonthlyBudget: budgets[r.Team], OwnNotify: routed[r.Team]}
 		add := func(attr, key string, vs []string, no int) {
 			for _, v := range vs {
 				c.TeamConditions = append(c.TeamConditions, ConditionRow{r.Team, attr, key, v, no})

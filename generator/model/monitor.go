@@ -206,11 +206,12 @@ func buildMonitor(s *spec.Spec) Monitor {
 		m.FailureClasses = BuiltinFailureClasses
 	}
 
-	budgets := map[string]*float64{}
+	budgets, routed := map[string]*float64{}, map[string]bool{}
 	for _, t := range s.Teams {
 		budgets[t.Name] = t.MonthlyBudget
+		routed[t.Name] = len(t.Notify) > 0
 	}
-	m.Config = buildConfig(&m, budgets)
+	m.Config = buildConfig(&m, budgets, routed)
 
 	a := s.Alerts
 	m.Alerts = AlertSettings{CostSigma: defaultCostSigma, CostBaselineDays: defaultCostBaselineDays, CostMinDaily: defaultCostMinDaily,

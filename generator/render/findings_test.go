@@ -104,7 +104,8 @@ kpis:
 	}
 	wantWhere := map[string]string{
 		"a_job_failure_data_eng":    "WHERE team IN ('data-eng')\n",
-		"a_job_failure_other_teams": "WHERE coalesce(team, '') NOT IN ('data-eng')\n",
+		// the catch-all excludes the teams with destinations, by data
+		"a_job_failure_other_teams": "WHERE coalesce(team, '') NOT IN (SELECT team FROM config_teams WHERE own_notify)\n",
 		// the family's alerts cover the SLAs without their own notify, by data
 		"a_sla_breach_data_eng": "WHERE team IN ('data-eng')\n  AND subject IN (SELECT sla_name FROM config_slas WHERE NOT own_notify)\n",
 		"a_sla_own_route":       "WHERE subject = 'own-route'\n",
