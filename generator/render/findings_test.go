@@ -103,7 +103,7 @@ kpis:
 		finding[f.Family] = f.SQL
 	}
 	wantWhere := map[string]string{
-		"a_job_failure_data_eng":    "WHERE team IN ('data-eng')\n",
+		"a_job_failure_data_eng": "WHERE team IN ('data-eng')\n",
 		// the catch-all excludes the teams with destinations, by data
 		"a_job_failure_other_teams": "WHERE coalesce(team, '') NOT IN (SELECT team FROM config_teams WHERE own_notify)\n",
 		// the family's alerts cover the SLAs without their own notify, by data
