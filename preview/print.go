@@ -10,6 +10,27 @@ import (
 	"github.com/dbmon/dbmon/twin"
 )
 
+// PlainText wraps a terminal's writer so that what the preview prints from
+// the workspace's data and the spec (job names, breakdown values, error text,
+// titles) cannot drive or reorder the terminal: each write's control
+// characters, other than line breaks and tabs, and its bidirectional controls
+// become \u escapes, as in diagnostics (spec.Printable). Every write of
+// fmt.Fprint* is whole, so a rune is never split between two writes.
+func PlainText(w io.Writer) io.Writer { return plainText{w} }
+
+type plainText struct{ w io.Writer }
+
+func (p plainText) Write(b []byte) (int, error) {
+	lines := strings.Split(string(b), "\n")
+	for i, l := range lines {
+		lines[i] = spec.Printable(l)
+	}
+	if _, err := io.WriteString(p.w, strings.Join(lines, "\n")); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
+
 // maxKPIRows bounds the breakdown values printed per KPI: a breakdown by job
 // can have hundreds (the export has them all).
 const maxKPIRows = 8

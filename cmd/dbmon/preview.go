@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dbmon/dbmon/generator"
+	"github.com/dbmon/dbmon/generator/spec"
 	"github.com/dbmon/dbmon/preview"
 	"github.com/dbmon/dbmon/preview/htmlreport"
 	"github.com/dbmon/dbmon/synth"
@@ -109,6 +110,7 @@ func parseAsOf(s string, now time.Time) (time.Time, error) {
 }
 
 func runPreview(ctx context.Context, stdout, stderr io.Writer, path string, o previewOptions) error {
+	stdout = preview.PlainText(stdout) // stderr keeps \r for the progress line
 	if o.synthetic == (o.data != "") {
 		return usageError{errors.New("give exactly one of --synthetic and --data DIR")}
 	}
@@ -141,7 +143,7 @@ func runPreview(ctx context.Context, stdout, stderr io.Writer, path string, o pr
 	}
 	defer r.Close()
 	for _, n := range r.Notes {
-		fmt.Fprintln(stderr, "load: "+n)
+		fmt.Fprintln(stderr, "load: "+spec.Printable(n))
 	}
 	in := htmlreport.Input{Report: r, Dashboards: htmlreport.DashboardFiles(res),
 		Progress: htmlreport.TerminalProgress(stderr, "html")}
