@@ -63,7 +63,7 @@ func TestJobsAPICollector(t *testing.T) {
 			}
 			runPython(t, python, dir, nil, "-m", "py_compile", file)
 
-			expect, err := json.Marshal(expectation(res.Bundle))
+			expect, err := json.Marshal(expectation(t, res.Bundle))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -163,11 +163,17 @@ func renderTemplate(t *testing.T, b *model.Bundle) []byte {
 }
 
 // expectation is what the Python suite checks the rendered constants
-// against: the model's table, MERGE, lookback and workspaces.
-func expectation(b *model.Bundle) map[string]any {
-	t := b.Collector.Table()
+// against: the model's table, MERGE, work-list query, lookback and
+// workspaces.
+func expectation(t *testing.T, b *model.Bundle) map[string]any {
+	t.Helper()
+	query, err := render.CollectorQuery(render.CollectorSchemaPlaceholder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := b.Collector.Table()
 	var cols [][2]string
-	for _, c := range t.Columns {
+	for _, c := range tbl.Columns {
 		cols = append(cols, [2]string{c.Name, c.Type})
 	}
 	ws := []map[string]string{}
@@ -175,11 +181,12 @@ func expectation(b *model.Bundle) map[string]any {
 		ws = append(ws, map[string]string{"id": w.ID, "name": w.Name, "host": w.Host, "token_secret": w.TokenSecret})
 	}
 	return map[string]any{
-		"table":         t.Name,
+		"table":         tbl.Name,
 		"columns":       cols,
-		"keys":          t.Keys,
+		"keys":          tbl.Keys,
 		"merge_sql":     b.Collector.MergeSQL("__DBMON_TARGET__", "__DBMON_SOURCE__"),
 		"lookback_days": b.Collector.LookbackDays,
+		"query":         query,
 		"workspaces":    ws,
 	}
 }
