@@ -77,10 +77,10 @@ class Fault:
 def failure(ws, run_id, task_run_id, end_ms, job_id=7, key="load", state="FAILED",
             code="RUN_EXECUTION_ERROR", ttype="CLIENT_ERROR", repaired=False, minutes=4):
     """A failed task run as the work list (QUERY) returns it: ids as strings,
-    times as aware datetimes, as Spark's rows give them."""
+    times as epoch ms."""
     return {
         "workspace_id": str(ws), "job_id": str(job_id), "run_id": str(run_id), "task_run_id": str(task_run_id),
-        "task_key": key, "start_time": _dt(end_ms - minutes * MIN_MS), "end_time": _dt(end_ms),
+        "task_key": key, "start_ms": end_ms - minutes * MIN_MS, "end_ms": end_ms,
         "result_state": state, "termination_code": code, "termination_type": ttype, "repaired": repaired,
     }
 
@@ -240,10 +240,9 @@ class SqliteSink:
     def pending(self, workspace_id, window_start_ms):
         self.windows.append((workspace_id, window_start_ms))
         stored = set(self.keys())
-        start = _dt(window_start_ms)
-        out = [dict(t) for t in self.system if t["workspace_id"] == workspace_id and t["end_time"] >= start
+        out = [dict(t) for t in self.system if t["workspace_id"] == workspace_id and t["end_ms"] >= window_start_ms
                and (t["workspace_id"], t["run_id"], t["task_run_id"]) not in stored]
-        out.sort(key=lambda t: (-t["end_time"].timestamp(), t["run_id"], t["task_run_id"]))
+        out.sort(key=lambda t: (-t["end_ms"], t["run_id"], t["task_run_id"]))
         return out
 
     def merge(self, rows):

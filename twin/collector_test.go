@@ -63,7 +63,8 @@ func TestCollectorMergeIsIdempotent(t *testing.T) {
 // job_task_run_timeline and job_run_timeline: it lists each failed task run
 // of the workspace (ERROR, FAILED, TIMED_OUT on its last slice) that ended
 // inside the window and has no collector row, once, with its first slice's
-// start and whether its job run was repaired, newest first.
+// start and whether its job run was repaired, newest first, times in epoch
+// milliseconds.
 func TestCollectorWorkList(t *testing.T) {
 	e, err := twin.Open(asOf)
 	if err != nil {
@@ -131,7 +132,7 @@ func TestCollectorWorkList(t *testing.T) {
 	}
 	defer rows.Close()
 	cols, _ := rows.Columns()
-	want := []string{"workspace_id", "job_id", "run_id", "task_run_id", "task_key", "start_time", "end_time",
+	want := []string{"workspace_id", "job_id", "run_id", "task_run_id", "task_key", "start_ms", "end_ms",
 		"result_state", "termination_code", "termination_type", "repaired"}
 	if strings.Join(cols, ",") != strings.Join(want, ",") {
 		t.Fatalf("columns %v, want %v (the collector reads them by name)", cols, want)
@@ -140,13 +141,13 @@ func TestCollectorWorkList(t *testing.T) {
 	for rows.Next() {
 		var ws, job, run, task, key, state string
 		var code, ttype *string
-		var start, end time.Time
+		var start, end int64
 		var repaired bool
 		if err := rows.Scan(&ws, &job, &run, &task, &key, &start, &end, &state, &code, &ttype, &repaired); err != nil {
 			t.Fatal(err)
 		}
 		got = append(got, fmt.Sprintf("%s/%s/%s/%s %s %s-%s %s %v repaired=%v", ws, job, run, task, key,
-			start.UTC().Format("15:04"), end.UTC().Format("15:04"), state, deref(code), repaired))
+			time.UnixMilli(start).UTC().Format("15:04"), time.UnixMilli(end).UTC().Format("15:04"), state, deref(code), repaired))
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)

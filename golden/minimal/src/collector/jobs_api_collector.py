@@ -125,7 +125,8 @@ QUERY = "\n".join([
     "-- monitored workspaces. result_state is set only on a task run's last",
     "-- slice, which is therefore the failure; its first slice gives the start.",
     "-- A job run with more than one terminal row in job_run_timeline was",
-    "-- repaired (each repair adds one).",
+    "-- repaired (each repair adds one). Times are epoch milliseconds (whole",
+    "-- seconds), which mean the same whatever the session time zone.",
     "WITH failed AS (",
     "  SELECT",
     "    workspace_id,",
@@ -174,8 +175,8 @@ QUERY = "\n".join([
     "  p.job_run_id AS run_id,",
     "  p.run_id AS task_run_id,",
     "  p.task_key,",
-    "  s.start_time,",
-    "  p.end_time,",
+    "  CAST(unix_timestamp(s.start_time) * 1000 AS BIGINT) AS start_ms,",
+    "  CAST(unix_timestamp(p.end_time) * 1000 AS BIGINT) AS end_ms,",
     "  p.result_state,",
     "  p.termination_code,",
     "  p.termination_type,",
@@ -185,7 +186,7 @@ QUERY = "\n".join([
     "  ON s.workspace_id = p.workspace_id AND s.run_id = p.run_id",
     "LEFT JOIN repaired r",
     "  ON r.workspace_id = p.workspace_id AND r.job_id = p.job_id AND r.run_id = p.job_run_id",
-    "ORDER BY end_time DESC, run_id, task_run_id",
+    "ORDER BY end_ms DESC, run_id, task_run_id",
 ])
 
 RUNS_GET = "/api/2.2/jobs/runs/get"
@@ -468,13 +469,9 @@ def _id(value):
 
 
 def _ms(value):
-    """Epoch milliseconds of an epoch-ms number or an aware datetime, or None."""
-    if value is None or value == 0:
+    """Epoch milliseconds, or None for a missing time."""
+    if value is None:
         return None
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.timezone.utc)
-        return int((value - _EPOCH) / datetime.timedelta(milliseconds=1))
     return int(value)
 
 
@@ -488,8 +485,8 @@ def pending_row(task_run, collected_at_ms):
         "task_run_id": _id(task_run["task_run_id"]),
         "task_key": task_run.get("task_key"),
         "attempt_number": None,
-        "start_time": _ms(task_run.get("start_time")),
-        "end_time": _ms(task_run.get("end_time")),
+        "start_time": _ms(task_run.get("start_ms")),
+        "end_time": _ms(task_run.get("end_ms")),
         "result_state": task_run.get("result_state"),
         "termination_code": task_run.get("termination_code"),
         "termination_type": task_run.get("termination_type"),
@@ -559,8 +556,7 @@ class Collector:
 
     sink: ensure_tables() (CREATE TABLE IF NOT EXISTS, so the pipeline finds
     the table before the first run), pending(workspace_id, window_start) ->
-    the work list (QUERY's rows as dicts; times as epoch ms or aware
-    datetimes), merge(rows).
+    the work list (QUERY's rows as dicts), merge(rows).
     """
 
     def __init__(self, api, sink, lookback_days=LOOKBACK_DAYS, clock=None, log=None,
