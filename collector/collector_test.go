@@ -63,7 +63,7 @@ func TestJobsAPICollector(t *testing.T) {
 			}
 			runPython(t, python, dir, nil, "-m", "py_compile", file)
 
-			expect, err := json.Marshal(expectation(res.Bundle))
+			expect, err := json.Marshal(expectation(t, res.Bundle))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -163,11 +163,17 @@ func renderTemplate(t *testing.T, b *model.Bundle) []byte {
 }
 
 // expectation is what the Python suite checks the rendered constants
-// against: the model's table, MERGE, lookback and workspaces.
-func expectation(b *model.Bundle) map[string]any {
-	t := b.Collector.Table()
+// against: the model's table, MERGE, work-list query, lookback and
+// workspaces.
+func expectation(t *testing.T, b *model.Bundle) map[string]any {
+	t.Helper()
+	query, err := render.CollectorQuery(render.CollectorSchemaPlaceholder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl := b.Collector.Table()
 	var cols [][2]string
-	for _, c := range t.Columns {
+	for _, c := range tbl.Columns {
 		cols = append(cols, [2]string{c.Name, c.Type})
 	}
 	ws := []map[string]string{}
@@ -175,11 +181,12 @@ func expectation(b *model.Bundle) map[string]any {
 		ws = append(ws, map[string]string{"id": w.ID, "name": w.Name, "host": w.Host, "token_secret": w.TokenSecret})
 	}
 	return map[string]any{
-		"table":         t.Name,
+		"table":         tbl.Name,
 		"columns":       cols,
-		"keys":          t.Keys,
+		"keys":          tbl.Keys,
 		"merge_sql":     b.Collector.MergeSQL("__DBMON_TARGET__", "__DBMON_SOURCE__"),
 		"lookback_days": b.Collector.LookbackDays,
+		"query":         query,
 		"workspaces":    ws,
 	}
 }
@@ -201,4 +208,47 @@ func runPython(t *testing.T, python, dir string, env []string, args ...string) s
 		t.Fatalf("python3 %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+// TestAPICallsPerDay runs measure_api_calls.py (issue 15's scenario: 1,000
+// jobs x 10 runs a day, 2% failing, a poll every 15 minutes) with the
+// rendered collector and logs its table: the collector makes one
+// runs/get-output call per failed task run of the day and no runs/list
+// call, and stores each failure once. The runs/list figure it compares
+// with comes from a model of the old paging logic; see the script.
+func TestAPICallsPerDay(t *testing.T) {
+	python := python3(t)
+	src, ok := collectorSource(t, prepare(t, "../specs/minimal.yaml"))
+	if !ok {
+		t.Fatal("the minimal spec has no collector")
+	}
+	file := filepath.Join(t.TempDir(), "jobs_api_collector.py")
+	if err := os.WriteFile(file, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"DBMON_COLLECTOR=" + file}
+	t.Log("\n" + runPython(t, python, ".", env, "measure_api_calls.py"))
+	var got struct {
+		Failed int            `json:"failed_task_runs_per_day"`
+		Before map[string]int `json:"before"`
+		After  map[string]int `json:"after"`
+		Total  int            `json:"after_total"`
+		Stored int            `json:"after_rows_stored"`
+		Polls  int            `json:"polls_per_day"`
+	}
+	if err := json.Unmarshal([]byte(runPython(t, python, ".", env, "measure_api_calls.py", "--json")), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Failed != 200 || got.Polls != 96 {
+		t.Fatalf("scenario: %d failed task runs, %d polls a day; want 200 and 96", got.Failed, got.Polls)
+	}
+	if got.After["runs/list"] != 0 || got.After["runs/get-output"] != got.Failed || got.Total != got.Failed {
+		t.Errorf("after: %v (total %d), want one runs/get-output per failed task run (%d) and nothing else", got.After, got.Total, got.Failed)
+	}
+	if got.Stored != got.Failed {
+		t.Errorf("%d rows stored in the day, want one per failed task run (%d)", got.Stored, got.Failed)
+	}
+	if got.Before["runs/list"] < 96*800 {
+		t.Errorf("before: %d runs/list calls, want about 800 a poll (20,000 runs in the 2-day window / 25)", got.Before["runs/list"])
+	}
 }

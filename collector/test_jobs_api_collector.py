@@ -5,10 +5,9 @@ which passes its path in DBMON_COLLECTOR (and the model's expectations in
 DBMON_COLLECTOR_EXPECT). The tests talk real HTTP, through the collector's
 default urllib transport, to a fake Jobs API 2.2 on 127.0.0.1 (http.server in
 a thread), and write to an in-memory sqlite3 sink with the MERGE's upsert
-semantics. Time is a fake clock that only sleep advances, so backoff is
+semantics, whose work list stands in for the system tables. Time is a fake clock that only sleep advances, so backoff is
 measured without waiting.
 """
-import base64
 import contextlib
 import datetime
 import http.server
@@ -68,56 +67,6 @@ class FakeClock:
         return int(self.now * 1000)
 
 
-def task(run_id, key, start, result="SUCCESS", attempt=0, code=None, ttype=None, message=None, life="TERMINATED"):
-    """A RunTask as runs/list returns it with expand_tasks."""
-    if code is None:
-        code = {"SUCCESS": "SUCCESS", "FAILED": "RUN_EXECUTION_ERROR", "TIMEDOUT": "RUN_EXECUTION_ERROR",
-                "CANCELED": "USER_CANCELED", "UPSTREAM_FAILED": "SKIPPED"}.get(result, "SUCCESS")
-    if ttype is None:
-        ttype = "CLIENT_ERROR" if result in ("FAILED", "TIMEDOUT") else "SUCCESS"
-    state = {"life_cycle_state": life}
-    if result:
-        state["result_state"] = result
-    details = {"code": code, "type": ttype}
-    if message:
-        details["message"] = message
-    return {
-        "task_key": key, "run_id": run_id, "attempt_number": attempt,
-        "start_time": start, "end_time": start + 4 * MIN_MS,
-        "setup_duration": 0, "execution_duration": 0, "cleanup_duration": 0,
-        "state": state, "status": {"state": "TERMINATED", "termination_details": details},
-        "run_page_url": "https://example.test/jobs/runs/%d" % run_id,
-    }
-
-
-def job_run(run_id, start, tasks=None, job_id=7, end=None):
-    """A Run as runs/list returns it: tasks default to an ingest task that
-    succeeds and a load task that fails."""
-    if tasks is None:
-        tasks = [task(run_id * 10 + 1, "ingest", start), task(run_id * 10 + 2, "load", start, "FAILED")]
-    failed = any((t.get("state") or {}).get("result_state") == "FAILED" for t in tasks)
-    return {
-        "job_id": job_id, "run_id": run_id, "number_in_job": run_id, "run_name": "job %d" % job_id,
-        "run_type": "JOB_RUN", "attempt_number": 0, "creator_user_name": "someone@example.test",
-        "start_time": start, "end_time": end if end is not None else start + 5 * MIN_MS,
-        "run_duration": 5 * MIN_MS, "queue_duration": 0,
-        "state": {"life_cycle_state": "TERMINATED", "result_state": "FAILED" if failed else "SUCCESS"},
-        "status": {"state": "TERMINATED", "termination_details": {
-            "code": "RUN_EXECUTION_ERROR" if failed else "SUCCESS", "type": "CLIENT_ERROR" if failed else "SUCCESS"}},
-        "run_page_url": "https://example.test/jobs/7/runs/%d" % run_id,
-        "tasks": tasks,
-    }
-
-
-def recent_runs(n, now_ms, first_id=1000):
-    """n completed runs, one every 10 minutes back from now."""
-    return [job_run(first_id + i, now_ms - (i + 1) * 10 * MIN_MS) for i in range(n)]
-
-
-def token_for(offset):
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
-
-
 class Fault:
     def __init__(self, path, status, times, headers, body, when, drop):
         self.path, self.status, self.times = path, status, times
@@ -125,29 +74,45 @@ class Fault:
         self.served = 0
 
 
+def failure(ws, run_id, task_run_id, end_ms, job_id=7, key="load", state="FAILED",
+            code="RUN_EXECUTION_ERROR", ttype="CLIENT_ERROR", repaired=False, minutes=4):
+    """A failed task run as the work list (QUERY) returns it: ids as strings,
+    times as epoch ms."""
+    return {
+        "workspace_id": str(ws), "job_id": str(job_id), "run_id": str(run_id), "task_run_id": str(task_run_id),
+        "task_key": key, "start_ms": end_ms - minutes * MIN_MS, "end_ms": end_ms,
+        "result_state": state, "termination_code": code, "termination_type": ttype, "repaired": repaired,
+    }
+
+
+def _dt(ms):
+    return datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(milliseconds=ms)
+
+
+def failures(ws, n, now_ms, first_id=1000, every=10 * MIN_MS):
+    """n failed task runs, one every 10 minutes back from now; job run i has
+    task run i * 10 + 2."""
+    return [failure(ws, first_id + i, (first_id + i) * 10 + 2, now_ms - (i + 1) * every) for i in range(n)]
+
+
 class FakeJobsAPI:
     """The slice of Jobs API 2.2 the collector uses, on 127.0.0.1.
 
-    runs/list: completed_only, start_time_from (inclusive, epoch ms), limit
-    (1..25, else 400), expand_tasks (without it no tasks), page_token
-    (offset-based, so a run completing mid-poll shifts later pages and repeats
-    a run); newest end_time first; runs with more than task_page tasks carry
-    the first task_page and has_more. runs/get: one run, tasks paginated by
-    page_token. runs/get-output: error and error_trace of a task run; 400
-    INVALID_PARAMETER_VALUE for an unknown run. Every request needs
-    "Authorization: Bearer <token>" (else 401). Faults inject statuses,
-    Retry-After and dropped connections.
+    runs/get-output: error, error_trace and metadata (the task run) of a
+    task run in task_runs (else 400 INVALID_PARAMETER_VALUE, as for a run
+    the API deleted); outputs overrides a body. runs/get: a job run of runs
+    (tasks and repair_history). Every request needs "Authorization: Bearer
+    <token>" (else 401). Faults inject statuses, Retry-After and dropped
+    connections; requests counts every request.
     """
 
-    def __init__(self, token=TOKEN, runs=(), task_page=100):
+    def __init__(self, token=TOKEN):
         self.token = token
-        self.runs = list(runs)
-        self.outputs = {}  # run_id -> get-output body
-        self.task_page = task_page
+        self.task_runs = {}  # task run id (str) -> job run id (str)
+        self.outputs = {}  # task run id (str) -> body fields
+        self.runs = {}  # job run id (str) -> runs/get body
         self.faults = []
         self.requests = []  # (path, params, authorization)
-        self.after_list_page = None  # callable(page number), run after a runs/list page is built
-        self.list_pages = 0
         self.lock = threading.Lock()
         api = self
 
@@ -171,6 +136,11 @@ class FakeJobsAPI:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(5)
+
+    def add(self, work):
+        """Makes the API know the task runs of a work list."""
+        for t in work:
+            self.task_runs[t["task_run_id"]] = t["run_id"]
 
     def fault(self, path, status=None, times=1, headers=None, body=None, when=None, drop=False):
         """Answer the next `times` requests to path (None: every one) for which
@@ -203,7 +173,6 @@ class FakeJobsAPI:
                                       {"error_code": "TEMPORARILY_UNAVAILABLE", "message": "injected %d" % f.status},
                                       f.headers)
             route = {
-                "/api/2.2/jobs/runs/list": self.runs_list,
                 "/api/2.2/jobs/runs/get": self.runs_get,
                 "/api/2.2/jobs/runs/get-output": self.runs_get_output,
             }.get(url.path)
@@ -222,100 +191,59 @@ class FakeJobsAPI:
         h.end_headers()
         h.wfile.write(data)
 
-    def bad(self, message):
-        return 400, {"error_code": "INVALID_PARAMETER_VALUE", "message": message}
-
-    def runs_list(self, params):
-        try:
-            limit = int(params.get("limit", "20"))
-        except ValueError:
-            return self.bad("limit must be an integer")
-        if not 0 < limit <= 25:
-            return self.bad("Limit must be between 1 and 25 (got %d)" % limit)
-        if params.get("completed_only") == "true" and params.get("active_only") == "true":
-            return self.bad("active_only and completed_only are mutually exclusive")
-        start_from = int(params.get("start_time_from", "0"))
-        runs = [r for r in self.runs if r["start_time"] >= start_from]
-        if params.get("completed_only") == "true":
-            runs = [r for r in runs if r["end_time"] > 0]
-        runs.sort(key=lambda r: (r["end_time"] or r["start_time"], r["run_id"]), reverse=True)
-        offset = 0
-        if params.get("page_token"):
-            offset = json.loads(base64.urlsafe_b64decode(params["page_token"]))["offset"]
-        page = []
-        for r in runs[offset:offset + limit]:
-            r = json.loads(json.dumps(r))
-            if params.get("expand_tasks") != "true":
-                r.pop("tasks", None)
-            elif len(r.get("tasks") or []) > self.task_page:
-                r["tasks"] = r["tasks"][:self.task_page]
-                r["has_more"] = True
-            page.append(r)
-        body = {"has_more": offset + limit < len(runs)}
-        if page:
-            body["runs"] = page
-        if body["has_more"]:
-            body["next_page_token"] = token_for(offset + limit)
-        if offset > 0:
-            body["prev_page_token"] = token_for(max(0, offset - limit))
-        self.list_pages += 1
-        if self.after_list_page:
-            self.after_list_page(self.list_pages)
-        return 200, body
-
-    def find_run(self, run_id):
-        for r in self.runs:
-            if str(r["run_id"]) == run_id:
-                return r
-        return None
+    def bad(self, run_id):
+        return 400, {"error_code": "INVALID_PARAMETER_VALUE", "message": "Run %s does not exist." % run_id}
 
     def runs_get(self, params):
-        run = self.find_run(params.get("run_id", ""))
-        if run is None:
-            return self.bad("Run %s does not exist." % params.get("run_id"))
-        offset = int(params.get("page_token") or 0)
-        r = json.loads(json.dumps(run))
-        tasks = r.get("tasks") or []
-        r["tasks"] = tasks[offset:offset + self.task_page]
-        if offset + self.task_page < len(tasks):
-            r["has_more"] = True
-            r["next_page_token"] = str(offset + self.task_page)
-        return 200, r
+        run_id = params.get("run_id", "")
+        if run_id not in self.runs:
+            return self.bad(run_id)
+        return 200, self.runs[run_id]
 
     def runs_get_output(self, params):
         run_id = params.get("run_id", "")
-        for r in self.runs:
-            for t in r.get("tasks") or [r]:
-                if str(t["run_id"]) == run_id:
-                    body = {"metadata": {"run_id": t["run_id"], "job_id": r["job_id"]}}
-                    if (t.get("state") or {}).get("result_state") in ("FAILED", "TIMEDOUT"):
-                        body["error"] = "RuntimeError: task run %d failed" % t["run_id"]
-                        body["error_trace"] = "Traceback (most recent call last):\nRuntimeError: task run %d failed" % t["run_id"]
-                    body.update(self.outputs.get(t["run_id"], {}))
-                    return 200, body
-        return self.bad("Run %s does not exist." % run_id)
+        if run_id not in self.task_runs:
+            return self.bad(run_id)
+        body = {
+            "metadata": {"run_id": int(run_id), "job_id": 7, "attempt_number": 0,
+                         "run_page_url": "https://example.test/jobs/runs/%s" % run_id,
+                         "state": {"life_cycle_state": "TERMINATED", "result_state": "FAILED"},
+                         "status": {"termination_details": {"code": "RUN_EXECUTION_ERROR", "type": "CLIENT_ERROR"}}},
+            "error": "RuntimeError: task run %s failed" % run_id,
+            "error_trace": "Traceback (most recent call last):\nRuntimeError: task run %s failed" % run_id,
+        }
+        body.update(self.outputs.get(run_id, {}))
+        return 200, body
 
 
 class SqliteSink:
     """The collector's sink on sqlite3: the table keyed by (workspace_id,
     run_id, task_run_id) upserted with INSERT ... ON CONFLICT DO UPDATE, which
     is what the MERGE does on Databricks. Like Delta's MERGE it refuses a
-    batch with two rows for one key. fail_merge(n) may raise on the n-th
-    merge (a crash between pages); check_watermark(workspace_id, ms) runs
-    before a watermark is stored."""
+    batch with two rows for one key. system holds the failed task runs the
+    system tables show (work-list entries); pending returns those ending
+    since the window start that the table has no row for, newest first: the
+    contract of QUERY, which the twin tests on DuckDB. fail_merge(n) may
+    raise on the n-th merge (a crash between batches)."""
 
-    def __init__(self, db=None, fail_merge=None, check_watermark=None):
+    def __init__(self, db=None, system=None, fail_merge=None):
         self.db = db or sqlite3.connect(":memory:", check_same_thread=False)
+        self.system = system if system is not None else []
         self.fail_merge = fail_merge
-        self.check_watermark = check_watermark
         self.merges = []  # key lists, one per merge
-        self.watermarks = []  # (workspace_id, ms) in order
+        self.windows = []  # (workspace_id, window_start_ms) per pending call
 
     def ensure_tables(self):
         cols = ", ".join("%s %s" % (n, "INTEGER" if t == "BIGINT" else "TEXT") for n, t, _ in MOD.COLUMNS)
         self.db.execute("CREATE TABLE IF NOT EXISTS %s (%s, PRIMARY KEY (%s))" % (MOD.TABLE, cols, ", ".join(MOD.KEYS)))
-        self.db.execute("CREATE TABLE IF NOT EXISTS %s (workspace_id TEXT PRIMARY KEY, watermark_ms INTEGER, updated_at TEXT)"
-                        % MOD.STATE_TABLE)
+
+    def pending(self, workspace_id, window_start_ms):
+        self.windows.append((workspace_id, window_start_ms))
+        stored = set(self.keys())
+        out = [dict(t) for t in self.system if t["workspace_id"] == workspace_id and t["end_ms"] >= window_start_ms
+               and (t["workspace_id"], t["run_id"], t["task_run_id"]) not in stored]
+        out.sort(key=lambda t: (-t["end_ms"], t["run_id"], t["task_run_id"]))
+        return out
 
     def merge(self, rows):
         n = len(self.merges) + 1
@@ -324,7 +252,7 @@ class SqliteSink:
         if self.fail_merge:
             self.fail_merge(n)
         if len(set(keys)) != len(keys):
-            raise AssertionError("DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE: a page holds one key twice")
+            raise AssertionError("DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE: a batch holds one key twice")
         names = MOD.COLUMN_NAMES
         update = ", ".join("%s = excluded.%s" % (c, c) for c in names if c not in MOD.KEYS)
         sql = "INSERT INTO %s (%s) VALUES (%s) ON CONFLICT (%s) DO UPDATE SET %s" % (
@@ -339,29 +267,6 @@ class SqliteSink:
             return v.isoformat()
         return v
 
-    def get_watermark(self, workspace_id):
-        row = self.db.execute("SELECT watermark_ms FROM %s WHERE workspace_id = ?" % MOD.STATE_TABLE,
-                              (workspace_id,)).fetchone()
-        return row[0] if row else None
-
-    def set_watermark(self, workspace_id, ms):
-        if self.check_watermark:
-            self.check_watermark(workspace_id, ms)
-        self.watermarks.append((workspace_id, ms))
-        with self.db:
-            self.db.execute("INSERT INTO %s VALUES (?, ?, 'now') ON CONFLICT (workspace_id) DO UPDATE SET "
-                            "watermark_ms = excluded.watermark_ms" % MOD.STATE_TABLE, (workspace_id, ms))
-
-    def known_errors(self, workspace_id, keys):
-        out = {}
-        for run_id, task_run_id in keys:
-            row = self.db.execute("SELECT error, error_trace FROM %s WHERE workspace_id = ? AND run_id = ? AND task_run_id = ? "
-                                  "AND (error IS NOT NULL OR error_trace IS NOT NULL)" % MOD.TABLE,
-                                  (workspace_id, run_id, task_run_id)).fetchone()
-            if row:
-                out[(run_id, task_run_id)] = row
-        return out
-
     def rows(self):
         cur = self.db.execute("SELECT * FROM %s ORDER BY workspace_id, run_id, task_run_id" % MOD.TABLE)
         names = [d[0] for d in cur.description]
@@ -371,12 +276,8 @@ class SqliteSink:
         return [(r["workspace_id"], r["run_id"], r["task_run_id"]) for r in self.rows()]
 
 
-def expected_keys(workspace_id, runs):
-    out = set()
-    for r in runs:
-        for t in r.get("tasks") or [r]:
-            out.add((workspace_id, str(r["run_id"]), str(t["run_id"])))
-    return out
+def keys_of(work):
+    return {(t["workspace_id"], t["run_id"], t["task_run_id"]) for t in work}
 
 
 class Base(unittest.TestCase):
@@ -393,29 +294,23 @@ class Base(unittest.TestCase):
     def workspace(self, api=None, ws=None, token=TOKEN):
         return MOD.Workspace(ws or self.WS, "test", (api or self.api).host, MOD.static_token_auth(token))
 
-    def collector(self, sink=None, rand=lambda: 0.5, max_retry_seconds=300, lookback_days=2, transport=None):
+    def collector(self, sink=None, rand=lambda: 0.5, max_retry_seconds=300, lookback_days=60, transport=None, **kw):
         client = MOD.ApiClient(transport, clock=self.clock.time, sleep=self.clock.sleep, rand=rand,
                                max_retry_seconds=max_retry_seconds, log=self.logs.append)
-        return MOD.Collector(client, sink or self.sink, lookback_days=lookback_days)
+        return MOD.Collector(client, sink or self.sink, lookback_days=lookback_days, **kw)
+
+    def failing(self, n, **kw):
+        """n failed task runs in the system tables, known to the API."""
+        work = failures(self.WS, n, self.clock.ms(), **kw)
+        self.sink.system.extend(work)
+        self.api.add(work)
+        return work
 
     def events(self, name):
         return [e for e in self.logs if e.get("event") == name]
 
-    def watermark_guard(self, api):
-        """check_watermark: a watermark may be stored only when every run
-        the poll was responsible for (completed before the watermark, started
-        inside the poll's window) is in the table. Runs older than the next
-        window are never read again, so one missing here would be lost."""
-
-        def check(workspace_id, ms):
-            window = int(api.calls("/api/2.2/jobs/runs/list")[-1]["start_time_from"])
-            due = [r for r in api.runs if 0 < r["end_time"] <= ms and r["start_time"] >= window]
-            missing = expected_keys(workspace_id, due) - set(self.sink.keys())
-            self.assertFalse(missing, "watermark %d stored with unwritten task runs %s" % (ms, sorted(missing)[:5]))
-            self.guarded.append((workspace_id, ms))
-
-        self.guarded = []
-        return check
+    def outputs_asked(self):
+        return [p["run_id"] for p in self.api.calls(MOD.RUNS_GET_OUTPUT)]
 
 
 # ---------------------------------------------------------------- tests
@@ -430,6 +325,7 @@ class TestGenerated(unittest.TestCase):
         self.assertEqual([[n, t] for n, t, _ in MOD.COLUMNS], expect["columns"])
         self.assertEqual(list(MOD.KEYS), expect["keys"])
         self.assertEqual(MOD.MERGE_SQL, expect["merge_sql"])
+        self.assertEqual(MOD.QUERY + "\n", expect["query"])
         self.assertEqual(MOD.LOOKBACK_DAYS, expect["lookback_days"])
         self.assertEqual(MOD.WORKSPACES, expect["workspaces"])
 
@@ -438,10 +334,8 @@ class TestGenerated(unittest.TestCase):
         self.assertNotIn("databricks", sys.modules)
 
     def test_rows_have_exactly_the_table_columns(self):
-        rows = MOD.task_rows("1", job_run(5, 1000 * MIN_MS), 2000 * MIN_MS)
-        self.assertEqual(len(rows), 2)
-        for raw, _ in rows:
-            self.assertEqual(list(MOD.coerce_row(raw)), MOD.COLUMN_NAMES)
+        raw = MOD.pending_row(failure("1", 5, 52, 1000 * MIN_MS), 2000 * MIN_MS)
+        self.assertEqual(list(MOD.coerce_row(raw)), MOD.COLUMN_NAMES)
 
     def test_truncate_text(self):
         self.assertIsNone(MOD.truncate_text(None))
@@ -454,323 +348,278 @@ class TestGenerated(unittest.TestCase):
         self.assertIn("dbmon truncated", cut)
 
 
-class TestPagination(Base):
-    def test_every_page_every_task_run(self):
-        now = self.clock.ms()
-        runs = recent_runs(60, now)
-        old = job_run(1, now - 3 * DAY_MS)  # before the first window: never read
-        running = job_run(2, now - 5 * MIN_MS, end=0)  # not completed: never read
-        self.api.runs = runs + [old, running]
-        self.sink.check_watermark = self.watermark_guard(self.api)
-
-        failures = self.collector().run([self.workspace()])
-
-        self.assertEqual(failures, [])
-        self.assertEqual(set(self.sink.keys()), expected_keys(self.WS, runs))
-        self.assertEqual(len(self.sink.rows()), 120)
-        lists = self.api.calls("/api/2.2/jobs/runs/list")
-        self.assertEqual(len(lists), 3)
-        for i, p in enumerate(lists):
-            self.assertEqual(p["completed_only"], "true")
-            self.assertEqual(p["expand_tasks"], "true")
-            self.assertEqual(p["limit"], "25")
-            self.assertEqual(p["start_time_from"], str(now - 2 * DAY_MS))
-            self.assertEqual("page_token" in p, i > 0)
-        self.assertEqual([(e["page"], e["runs"], e["rows"]) for e in self.events("page")], [(1, 25, 50), (2, 25, 50), (3, 10, 20)])
-        for e in self.events("page"):
-            self.assertEqual(e["workspace_id"], self.WS)
-            self.assertIn("elapsed_s", e)
-        done = self.events("workspace_done")
-        self.assertEqual(len(done), 1)
-        self.assertEqual((done[0]["pages"], done[0]["runs"], done[0]["rows"]), (3, 60, 120))
-        self.assertEqual(self.sink.get_watermark(self.WS), now)
-        self.assertEqual(len(self.sink.merges), 3)
-        self.assertEqual(self.guarded, [(self.WS, now)])
+class TestWorkList(Base):
+    def test_one_get_output_per_failed_task_run_in_batches(self):
+        work = self.failing(250)
+        failures_ = self.collector().run([self.workspace()])
+        self.assertEqual(failures_, [])
+        self.assertEqual(set(self.sink.keys()), keys_of(work))
+        self.assertEqual(sorted(self.outputs_asked()), sorted(t["task_run_id"] for t in work))
+        self.assertEqual({p for p, _, _ in self.api.requests}, {MOD.RUNS_GET_OUTPUT}, "only get-output: no runs/list, no runs/get")
+        self.assertEqual([len(m) for m in self.sink.merges], [100, 100, 50])
+        # Newest first: the first batch holds the latest failures.
+        self.assertEqual({k[2] for k in self.sink.merges[0]}, {t["task_run_id"] for t in work[:100]})
+        self.assertEqual(self.sink.windows, [(self.WS, self.clock.ms() - 60 * DAY_MS)])
+        done = self.events("workspace_done")[0]
+        self.assertEqual((done["pending"], done["rows"], done["outputs"], done["batches"]), (250, 250, 250, 3))
+        self.assertEqual((done["permission_denied"], done["not_found"], done["left_for_next_poll"]), (0, 0, 0))
 
     def test_row_values(self):
         now = self.clock.ms()
-        r = job_run(4242, now - 30 * MIN_MS, job_id=99)
-        r["tasks"][1]["attempt_number"] = 2
-        self.api.runs = [r]
-        self.api.outputs[42422] = {"error": "boom", "error_trace": "Traceback: boom"}
+        t = failure(self.WS, 4242, 42422, now - 30 * MIN_MS, job_id=99, state="TIMED_OUT", code="RUN_EXECUTION_ERROR",
+                    ttype=None)
+        self.sink.system.append(t)
+        self.api.add([t])
+        self.api.outputs["42422"] = {"error": "boom", "error_trace": "Traceback: boom",
+                                     "metadata": {"attempt_number": 2, "run_page_url": "https://example.test/jobs/99/runs/42422",
+                                                  "status": {"termination_details": {"type": "CLIENT_ERROR"}}}}
         self.collector().collect(self.workspace())
-        rows = {row["task_run_id"]: row for row in self.sink.rows()}
-        load = rows["42422"]
-        self.assertEqual(load["workspace_id"], self.WS)
-        self.assertEqual(load["job_id"], "99")
-        self.assertEqual(load["run_id"], "4242")
-        self.assertEqual(load["task_key"], "load")
-        self.assertEqual(load["attempt_number"], 2)
-        start = datetime.datetime.fromtimestamp((now - 30 * MIN_MS) / 1000, tz=datetime.timezone.utc)
-        self.assertEqual(load["start_time"], start.isoformat())
-        self.assertEqual(load["end_time"], (start + datetime.timedelta(minutes=4)).isoformat())
-        self.assertEqual(load["result_state"], "FAILED")
-        self.assertEqual(load["termination_code"], "RUN_EXECUTION_ERROR")
-        self.assertEqual(load["termination_type"], "CLIENT_ERROR")
-        self.assertEqual(load["error"], "boom")
-        self.assertEqual(load["error_trace"], "Traceback: boom")
-        self.assertEqual(load["run_page_url"], "https://example.test/jobs/runs/42422")
-        self.assertEqual(load["collected_at"], datetime.datetime.fromtimestamp(NOW, tz=datetime.timezone.utc).isoformat())
-        self.assertIsNone(rows["42421"]["error"])
-        self.assertEqual(rows["42421"]["result_state"], "SUCCESS")
+        [row] = self.sink.rows()
+        end = _dt(now - 30 * MIN_MS)
+        self.assertEqual(row, {
+            "workspace_id": self.WS, "job_id": "99", "run_id": "4242", "task_run_id": "42422", "task_key": "load",
+            "attempt_number": 2, "start_time": (end - datetime.timedelta(minutes=4)).isoformat(), "end_time": end.isoformat(),
+            "result_state": "TIMED_OUT", "termination_code": "RUN_EXECUTION_ERROR",
+            "termination_type": "CLIENT_ERROR",  # the system table had none: the API's
+            "error": "boom", "error_trace": "Traceback: boom", "run_page_url": "https://example.test/jobs/99/runs/42422",
+            "collected_at": _dt(int(NOW * 1000)).isoformat(), "collect_status": "ok", "repair_attempt": None,
+        })
 
-    def test_run_without_tasks_is_one_row(self):
-        now = self.clock.ms()
-        r = job_run(77, now - 20 * MIN_MS)
-        del r["tasks"]
-        self.api.runs = [r]
-        self.api.outputs[77] = {"error": "legacy single-task failure"}
-        self.collector().collect(self.workspace())
-        rows = self.sink.rows()
-        self.assertEqual(len(rows), 1)
-        self.assertEqual((rows[0]["run_id"], rows[0]["task_run_id"]), ("77", "77"))
-        self.assertIsNone(rows[0]["task_key"])
-        self.assertEqual(rows[0]["error"], "legacy single-task failure")
-
-    def test_more_than_100_tasks_follow_runs_get(self):
-        now = self.clock.ms()
-        start = now - 60 * MIN_MS
-        r = job_run(500, start, tasks=[task(500000 + i, "t%03d" % i, start) for i in range(230)])
-        self.api.runs = [r]
-        self.collector().collect(self.workspace())
-        self.assertEqual(len(self.sink.rows()), 230)
-        gets = self.api.calls("/api/2.2/jobs/runs/get")
-        self.assertEqual([g.get("page_token") for g in gets], [None, "100", "200"])
-        self.assertTrue(all(g["run_id"] == "500" for g in gets))
-
-    def test_duplicate_runs_across_pages(self):
-        """A run completing between two page requests shifts the newest-first
-        list by one, so page 2 repeats the last run of page 1."""
-        now = self.clock.ms()
-        runs = recent_runs(40, now)
-        self.api.runs = list(runs)
-        late = job_run(9000, now - 2 * MIN_MS, end=now + 1)
-
-        def complete_a_run(page):
-            if page == 1:
-                self.api.runs.append(late)
-
-        self.api.after_list_page = complete_a_run
-        self.sink.check_watermark = self.watermark_guard(self.api)
-        self.collector().collect(self.workspace())
-
-        page2 = self.api.calls("/api/2.2/jobs/runs/list")[1]
-        self.assertIn("page_token", page2)
-        self.assertEqual([e["duplicates"] for e in self.events("page")], [0, 2])
-        merged = [k for batch in self.sink.merges for k in batch]
-        self.assertEqual(len(merged), len(set(merged)), "a task run was merged twice in one poll")
-        self.assertEqual(set(self.sink.keys()), expected_keys(self.WS, runs))
-        # get-output once per failed task run, despite the repeat.
-        outputs = [p["run_id"] for p in self.api.calls("/api/2.2/jobs/runs/get-output")]
-        self.assertEqual(len(outputs), len(set(outputs)))
-        self.assertEqual(len(outputs), 40)
-
-        # The run that completed mid-poll is read by the next poll, whose
-        # window starts lookback_days before the first poll's start.
-        self.api.after_list_page = None
-        self.clock.advance(15 * 60)
-        self.collector().collect(self.workspace())
-        self.assertEqual(set(self.sink.keys()), expected_keys(self.WS, runs + [late]))
-        self.assertEqual(self.api.calls("/api/2.2/jobs/runs/list")[-1]["start_time_from"], str(now - 2 * DAY_MS))
-        self.assertEqual(self.sink.get_watermark(self.WS), self.clock.ms())
-
-    def test_overlapping_polls_neither_duplicate_nor_refetch(self):
-        now = self.clock.ms()
-        runs = recent_runs(30, now)
-        self.api.runs = runs
-        self.collector().collect(self.workspace())
-        first = self.sink.rows()
-        calls = len(self.api.calls("/api/2.2/jobs/runs/get-output"))
-        self.assertEqual(calls, 30)
-        self.clock.advance(15 * 60)
-        self.collector().collect(self.workspace())
-        self.assertEqual(len(self.sink.rows()), len(first))
-        self.assertEqual(set(self.sink.keys()), expected_keys(self.WS, runs))
-        self.assertEqual(len(self.api.calls("/api/2.2/jobs/runs/get-output")), calls,
-                         "get-output was called again for task runs whose error is stored")
-
-    def test_window_is_capped_at_the_api_retention(self):
-        self.sink.set_watermark(self.WS, self.clock.ms() - 200 * DAY_MS)
-        self.collector().collect(self.workspace())
-        p = self.api.calls("/api/2.2/jobs/runs/list")[0]
-        self.assertEqual(p["start_time_from"], str(self.clock.ms() - 60 * DAY_MS))
-
-    def test_empty_workspace_still_advances_the_watermark(self):
-        self.collector().collect(self.workspace())
-        self.assertEqual(self.sink.rows(), [])
-        self.assertEqual(self.sink.merges, [])
-        self.assertEqual(self.sink.get_watermark(self.WS), self.clock.ms())
-
-
-class TestFailedTasks(Base):
-    def test_get_output_only_for_failed_task_runs(self):
-        now = self.clock.ms()
-        s = now - 60 * MIN_MS
-        tasks = [
-            task(11, "ok", s),
-            task(12, "failed", s, "FAILED"),
-            task(13, "timed_out", s, "TIMEDOUT"),
-            task(14, "canceled", s, "CANCELED"),
-            task(15, "upstream", s, "UPSTREAM_FAILED", ttype="SUCCESS"),
-            task(16, "cloud", s, None, code="CLOUD_FAILURE", ttype="CLOUD_FAILURE",
-                 message="Cluster terminated: cloud provider capacity", life="INTERNAL_ERROR"),
-            task(17, "deleted", s, "FAILED"),
-            task(18, "huge_trace", s, "FAILED"),
-        ]
-        r = job_run(1, s, tasks=tasks)
-        self.api.runs = [r]
-        self.api.outputs[12] = {"error": "\x1b[0;31mValueError\x1b[0m: bad row", "error_trace": "Traceback ...\nValueError: bad row"}
-        self.api.outputs[13] = {"error": "Timed out after 3600 s", "error_trace": None}
+    def test_output_text(self):
+        work = self.failing(4)
+        ids = [t["task_run_id"] for t in work]
+        self.api.outputs[ids[0]] = {"error": "\x1b[0;31mValueError\x1b[0m: bad row", "error_trace": "Traceback ...\nValueError: bad row"}
+        # No output text (the failure never reached user code): the
+        # termination message stands in.
+        self.api.outputs[ids[1]] = {"error": None, "error_trace": None, "metadata": {
+            "state": {"life_cycle_state": "INTERNAL_ERROR"},
+            "status": {"termination_details": {"code": "CLOUD_FAILURE", "type": "CLOUD_FAILURE",
+                                               "message": "Cluster terminated: cloud provider capacity"}}}}
         trace = "java.lang.OutOfMemoryError: Java heap space\n" + "\tat org.apache.spark.Frame(X.scala:1)\n" * 5000 + "Caused by: the end"
-        self.api.outputs[18] = {"error": "OutOfMemoryError", "error_trace": trace}
-        self.api.fault("/api/2.2/jobs/runs/get-output", 400, times=None, when=lambda p: p.get("run_id") == "17",
-                       body={"error_code": "INVALID_PARAMETER_VALUE", "message": "Run 17 does not exist."})
-
+        self.api.outputs[ids[2]] = {"error": "OutOfMemoryError", "error_trace": trace}
         self.collector().collect(self.workspace())
-
-        asked = sorted(int(p["run_id"]) for p in self.api.calls("/api/2.2/jobs/runs/get-output"))
-        self.assertEqual(asked, [12, 13, 16, 17, 18])
-        rows = {int(r["task_run_id"]): r for r in self.sink.rows()}
-        self.assertEqual(len(rows), 8)
-        self.assertEqual(rows[12]["error"], "ValueError: bad row")
-        self.assertEqual(rows[13]["error"], "Timed out after 3600 s")
-        self.assertIsNone(rows[13]["error_trace"])
-        # No output text: the termination message stands in.
-        self.assertEqual(rows[16]["error"], "Cluster terminated: cloud provider capacity")
-        self.assertEqual(rows[16]["termination_type"], "CLOUD_FAILURE")
-        # Output gone (400): the row stays, without output.
-        self.assertIsNone(rows[17]["error_trace"])
-        self.assertEqual(self.events("page")[0]["outputs_missing"], 1)
-        cut = rows[18]["error_trace"]
+        rows = {r["task_run_id"]: r for r in self.sink.rows()}
+        self.assertEqual(rows[ids[0]]["error"], "ValueError: bad row")
+        self.assertEqual(rows[ids[1]]["error"], "Cluster terminated: cloud provider capacity")
+        self.assertIsNone(rows[ids[1]]["error_trace"])
+        cut = rows[ids[2]]["error_trace"]
         self.assertLessEqual(len(cut.encode("utf-8")), MOD.MAX_TEXT_BYTES)
         self.assertLess(MOD.MAX_TEXT_BYTES, len(trace))
         self.assertTrue(cut.startswith("java.lang.OutOfMemoryError: Java heap space"))
         self.assertTrue(cut.endswith("Caused by: the end"))
         self.assertIn("dbmon truncated", cut)
-        for k in (11, 14, 15):
-            self.assertIsNone(rows[k]["error"])
+        self.assertEqual(rows[ids[3]]["error"], "RuntimeError: task run %s failed" % ids[3])
+
+    def test_overlapping_polls_neither_duplicate_nor_refetch(self):
+        work = self.failing(30)
+        self.collector().collect(self.workspace())
+        first = self.sink.rows()
+        self.assertEqual(len(self.outputs_asked()), 30)
+        self.clock.advance(15 * 60)
+        new = failure(self.WS, 9000, 90002, self.clock.ms() - MIN_MS)
+        self.sink.system.append(new)
+        self.api.add([new])
+        self.collector().collect(self.workspace())
+        self.assertEqual(len(self.sink.rows()), len(first) + 1)
+        self.assertEqual(set(self.sink.keys()), keys_of(work + [new]))
+        self.assertEqual(self.outputs_asked()[30:], ["90002"], "get-output was called again for stored task runs")
+        self.clock.advance(15 * 60)
+        before = len(self.api.requests)
+        self.collector().collect(self.workspace())
+        self.assertEqual(len(self.api.requests), before, "a poll with nothing new calls the API")
+        self.assertEqual(self.sink.merges[-1:], [[("1234567890123456", "9000", "90002")]], "an empty poll merges nothing")
+
+    def test_old_failures_within_the_lookback_are_collected(self):
+        """However old: a failure of 45 days ago that no poll stored yet (a
+        new deployment, an outage) is fetched; one older than the lookback
+        is not."""
+        now = self.clock.ms()
+        old = failure(self.WS, 1, 12, now - 45 * DAY_MS)
+        too_old = failure(self.WS, 2, 22, now - 61 * DAY_MS)
+        self.sink.system.extend([old, too_old])
+        self.api.add([old, too_old])
+        self.collector(lookback_days=60).collect(self.workspace())
+        self.assertEqual(self.sink.keys(), [(self.WS, "1", "12")])
+        self.assertEqual(self.sink.windows[-1], (self.WS, now - 60 * DAY_MS))
+
+    def test_empty_work_list(self):
+        self.collector().collect(self.workspace())
+        self.assertEqual(self.sink.rows(), [])
+        self.assertEqual(self.sink.merges, [])
+        self.assertEqual(self.api.requests, [])
+
+
+class TestPermissions(Base):
+    def test_403_is_stored_as_permission_denied_counted_and_not_refetched(self):
+        work = self.failing(5)
+        denied = {work[1]["task_run_id"], work[3]["task_run_id"]}
+        self.api.fault(MOD.RUNS_GET_OUTPUT, 403, times=None, when=lambda p: p["run_id"] in denied,
+                       body={"error_code": "PERMISSION_DENIED", "message": "User does not have permission to view this run."})
+        self.assertEqual(self.collector().run([self.workspace()]), [])
+        rows = {r["task_run_id"]: r for r in self.sink.rows()}
+        self.assertEqual(len(rows), 5)
+        for k, r in rows.items():
+            if k in denied:
+                self.assertEqual(r["collect_status"], "permission denied")
+                self.assertIsNone(r["error"])
+                self.assertEqual(r["result_state"], "FAILED", "the system tables' columns are kept")
+            else:
+                self.assertEqual(r["collect_status"], "ok")
+        self.assertEqual(self.clock.sleeps, [], "a 403 is not retried")
+        self.assertEqual(self.events("workspace_done")[0]["permission_denied"], 2)
+        [hint] = self.events("permission_denied")
+        self.assertEqual(hint["task_runs"], 2)
+        self.assertIn("CAN VIEW", hint["hint"])
+        self.clock.advance(15 * 60)
+        self.collector().collect(self.workspace())
+        self.assertEqual(len(self.outputs_asked()), 5, "a permission denied row is stored: not fetched every poll")
+
+    def test_deleted_runs_are_not_found(self):
+        work = self.failing(3)
+        del self.api.task_runs[work[0]["task_run_id"]]  # 400 INVALID_PARAMETER_VALUE, as for a run past 60 days
+        self.api.fault(MOD.RUNS_GET_OUTPUT, 404, times=None, when=lambda p: p["run_id"] == work[1]["task_run_id"],
+                       body={"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "Run not found."})
+        self.collector().collect(self.workspace())
+        status = {r["task_run_id"]: r["collect_status"] for r in self.sink.rows()}
+        self.assertEqual(status, {work[0]["task_run_id"]: "not found", work[1]["task_run_id"]: "not found",
+                                  work[2]["task_run_id"]: "ok"})
+        self.assertEqual(self.events("workspace_done")[0]["not_found"], 2)
+
+    def test_unauthenticated_fails_the_workspace_at_once(self):
+        self.failing(3)
+        with self.assertRaises(MOD.ApiError) as cm:
+            self.collector().collect(self.workspace(token="wrong"))
+        self.assertIn("HTTP 401 UNAUTHENTICATED: Invalid access token.", str(cm.exception))
+        self.assertEqual(len(self.api.requests), 1, "a 401 must not be retried")
+        self.assertEqual(self.clock.sleeps, [])
+        self.assertEqual(self.sink.rows(), [], "a 401 is the token's fault, not the run's: nothing is stored")
+
+
+class TestRepairs(Base):
+    def test_runs_get_once_per_repaired_run(self):
+        now = self.clock.ms()
+        # Job run 500 failed (task run 5001), was repaired (5002 failed
+        # again), then repaired once more; job run 600 was never repaired.
+        work = [failure(self.WS, 500, 5001, now - 90 * MIN_MS, repaired=True),
+                failure(self.WS, 500, 5002, now - 60 * MIN_MS, repaired=True),
+                failure(self.WS, 600, 6001, now - 30 * MIN_MS)]
+        self.sink.system.extend(work)
+        self.api.add(work)
+        self.api.runs["500"] = {"run_id": 500, "tasks": [{"run_id": 5003, "task_key": "load"}], "repair_history": [
+            {"type": "ORIGINAL", "id": 1, "task_run_ids": [5001]},
+            {"type": "REPAIR", "id": 2, "task_run_ids": [5002]},
+            {"type": "REPAIR", "id": 3, "task_run_ids": [5003]}]}
+        self.collector().collect(self.workspace())
+        self.assertEqual(self.api.calls(MOD.RUNS_GET), [{"run_id": "500"}])
+        attempt = {r["task_run_id"]: r["repair_attempt"] for r in self.sink.rows()}
+        self.assertEqual(attempt, {"5001": 0, "5002": 1, "6001": None})
+        self.assertEqual(self.events("workspace_done")[0]["repaired_runs"], 1)
+
+    def test_a_repaired_run_the_api_lost_keeps_its_error_text(self):
+        t = failure(self.WS, 700, 7001, self.clock.ms() - MIN_MS, repaired=True)
+        self.sink.system.append(t)
+        self.api.add([t])  # runs/get answers 400: the run is not in api.runs
+        self.collector().collect(self.workspace())
+        [row] = self.sink.rows()
+        self.assertEqual((row["collect_status"], row["repair_attempt"]), ("ok", None))
+        self.assertIn("7001 failed", row["error"])
 
 
 class TestRetries(Base):
     def test_429_with_retry_after_then_success(self):
-        self.api.runs = recent_runs(3, self.clock.ms())
-        f = self.api.fault("/api/2.2/jobs/runs/list", 429, times=2, headers={"Retry-After": "7"},
+        self.failing(3)
+        f = self.api.fault(MOD.RUNS_GET_OUTPUT, 429, times=2, headers={"Retry-After": "7"},
                            body={"error_code": "REQUEST_LIMIT_EXCEEDED", "message": "Too many requests"})
         self.collector(rand=lambda: 0.5).collect(self.workspace())
         self.assertEqual(f.served, 2)
         self.assertEqual(self.clock.sleeps, [7.0, 7.0])
-        self.assertEqual(len(self.sink.rows()), 6)
+        self.assertEqual(len(self.sink.rows()), 3)
         retries = self.events("retry")
         self.assertEqual([(e["status"], e["retry_after_s"]) for e in retries], [(429, 7.0), (429, 7.0)])
 
     def test_transient_5xx_and_dropped_connections_then_success(self):
-        self.api.runs = recent_runs(3, self.clock.ms())
-        self.api.fault("/api/2.2/jobs/runs/list", 502, times=1)
-        self.api.fault("/api/2.2/jobs/runs/list", drop=True, times=1)
-        self.api.fault("/api/2.2/jobs/runs/get-output", 500, times=2)
+        self.failing(3)
+        self.api.fault(MOD.RUNS_GET_OUTPUT, 502, times=1)
+        self.api.fault(MOD.RUNS_GET_OUTPUT, drop=True, times=1)
+        self.api.fault(MOD.RUNS_GET_OUTPUT, 500, times=2)
         self.collector(rand=lambda: 0.5).collect(self.workspace())
-        self.assertEqual(len(self.sink.rows()), 6)
-        # Full jitter: rand * min(cap, base * 2^(attempt-1)).
-        self.assertEqual(self.clock.sleeps, [0.5, 1.0, 0.5, 1.0])
+        self.assertEqual(len(self.sink.rows()), 3)
+        self.assertEqual({r["collect_status"] for r in self.sink.rows()}, {"ok"})
+        # Full jitter: rand * min(cap, base * 2^(attempt-1)); the first
+        # request takes all four faults.
+        self.assertEqual(self.clock.sleeps, [0.5, 1.0, 2.0, 4.0])
         self.assertEqual([e["status"] for e in self.events("retry")], [502, None, 500, 500])
         self.assertIn("connection error", self.events("retry")[1]["error"])
-        self.assertEqual(self.sink.get_watermark(self.WS), self.clock.ms() - 3000)
 
-    def test_backoff_is_bounded(self):
-        self.api.fault("/api/2.2/jobs/runs/list", 503, times=None)
+    def test_backoff_is_bounded_and_the_run_is_left_for_the_next_poll(self):
+        work = self.failing(2)
+        self.api.fault(MOD.RUNS_GET_OUTPUT, 503, times=None)
         start = self.clock.time()
-        failures = self.collector(rand=lambda: 0.999, max_retry_seconds=300).run([self.workspace()])
-        self.assertEqual(len(failures), 1)
-        message = failures[0][1]
-        for part in ("/api/2.2/jobs/runs/list", "HTTP 503", "gave up", "300"):
+        failures_ = self.collector(rand=lambda: 0.999, max_retry_seconds=300).run([self.workspace()])
+        self.assertEqual(len(failures_), 1)
+        message = failures_[0][1]
+        for part in (MOD.RUNS_GET_OUTPUT, "HTTP 503", "gave up", "300"):
             self.assertIn(part, message)
         self.assertLessEqual(self.clock.time() - start, 300)
         self.assertLessEqual(sum(self.clock.sleeps), 300)
         self.assertGreater(sum(self.clock.sleeps), 150)
         # Exponential then capped: 1, 2, 4, ... 60 (times the jitter).
         self.assertEqual([round(s / 0.999) for s in self.clock.sleeps[:7]], [1, 2, 4, 8, 16, 32, 60])
-        self.assertLess(len(self.api.calls("/api/2.2/jobs/runs/list")), 15)
-        self.assertIsNone(self.sink.get_watermark(self.WS))
+        self.assertLess(len(self.outputs_asked()), 15)
+        self.assertEqual(self.sink.rows(), [], "a 503 is not the run's answer: nothing is stored")
+        self.api.faults = []
+        self.collector().run([self.workspace()])
+        self.assertEqual(set(self.sink.keys()), keys_of(work))
 
     def test_retry_after_beyond_the_bound_fails_without_waiting(self):
-        self.api.fault("/api/2.2/jobs/runs/list", 429, times=None, headers={"Retry-After": "3600"})
+        self.failing(1)
+        self.api.fault(MOD.RUNS_GET_OUTPUT, 429, times=None, headers={"Retry-After": "3600"})
         with self.assertRaises(MOD.ApiError) as cm:
             self.collector(max_retry_seconds=300).collect(self.workspace())
         self.assertEqual(cm.exception.status, 429)
         self.assertEqual(self.clock.sleeps, [])
 
-    def test_permanent_403_fails_at_once(self):
-        """403 on page 2: a clear error, no retry, nothing past page 1
-        written, watermark unchanged."""
-        before = self.clock.ms() - 3 * 3600 * 1000
-        self.sink.set_watermark(self.WS, before)
-        self.api.runs = recent_runs(40, self.clock.ms())
-        self.api.fault("/api/2.2/jobs/runs/list", 403, times=None, when=lambda p: "page_token" in p,
-                       body={"error_code": "PERMISSION_DENIED", "message": "User is not authorized to list runs."})
-        failures = self.collector().run([self.workspace()])
-        self.assertEqual(len(failures), 1)
-        self.assertEqual(failures[0][1], "GET /api/2.2/jobs/runs/list failed: HTTP 403 PERMISSION_DENIED: "
-                                         "User is not authorized to list runs.")
-        self.assertEqual(len(self.api.calls("/api/2.2/jobs/runs/list")), 2)
-        self.assertEqual(self.clock.sleeps, [])
-        self.assertEqual(set(self.sink.keys()), expected_keys(self.WS, self.api.runs[:25]))
-        self.assertEqual(self.sink.get_watermark(self.WS), before)
-        self.assertEqual(self.events("workspace_failed")[0]["watermark"], "unchanged")
-
-    def test_unauthenticated_names_the_status(self):
-        with self.assertRaises(MOD.ApiError) as cm:
-            self.collector().collect(self.workspace(token="wrong"))
-        self.assertIn("HTTP 401 UNAUTHENTICATED: Invalid access token.", str(cm.exception))
-        self.assertEqual(len(self.api.requests), 1, "a 401 must not be retried")
-        self.assertEqual(self.clock.sleeps, [])
-
 
 class TestCrashAndResume(Base):
-    def test_crash_between_pages_then_resume(self):
-        now = self.clock.ms()
-        runs = recent_runs(60, now)
-        self.api.runs = runs
-        before = now - 6 * 3600 * 1000  # a previous poll's watermark
-        self.sink.set_watermark(self.WS, before)
-        self.sink.check_watermark = self.watermark_guard(self.api)
+    def test_crash_between_batches_then_resume(self):
+        work = self.failing(250)
 
         def crash(n):
             if n == 2:
-                raise RuntimeError("simulated crash: the job died writing page 2")
+                raise RuntimeError("simulated crash: the job died writing batch 2")
 
-        crashing = SqliteSink(self.sink.db, fail_merge=crash, check_watermark=self.sink.check_watermark)
-        failures = self.collector(sink=crashing).run([self.workspace()])
-        self.assertEqual(len(failures), 1)
-        self.assertIn("simulated crash", failures[0][1])
-        self.assertEqual(len(self.api.calls("/api/2.2/jobs/runs/list")), 2, "the poll must stop at the failed page")
-        self.assertEqual(set(self.sink.keys()), expected_keys(self.WS, runs[:25]))
-        self.assertEqual(self.sink.get_watermark(self.WS), before, "the watermark moved past unwritten pages")
-        self.assertEqual(crashing.watermarks, [])
+        crashing = SqliteSink(self.sink.db, system=self.sink.system, fail_merge=crash)
+        failures_ = self.collector(sink=crashing).run([self.workspace()])
+        self.assertEqual(len(failures_), 1)
+        self.assertIn("simulated crash", failures_[0][1])
+        self.assertEqual(self.events("workspace_failed")[0]["unwritten"], "fetched again by the next poll")
+        self.assertEqual(len(self.outputs_asked()), 200, "the poll must stop at the failed batch")
+        self.assertEqual(set(self.sink.keys()), keys_of(work[:100]))
 
-        # The next scheduled run reads the same window again.
         self.clock.advance(15 * 60)
-        resumed = self.collector().run([self.workspace()])
-        self.assertEqual(resumed, [])
-        self.assertEqual(self.api.calls("/api/2.2/jobs/runs/list")[-3]["start_time_from"], str(before - 2 * DAY_MS))
-        self.assertEqual(len(self.sink.rows()), 120)
-        self.assertEqual(set(self.sink.keys()), expected_keys(self.WS, runs))
-        self.assertEqual(self.sink.get_watermark(self.WS), self.clock.ms())
-        self.assertGreater(self.sink.get_watermark(self.WS), before)
-        self.assertEqual(self.guarded, [(self.WS, self.clock.ms())])
+        self.assertEqual(self.collector().run([self.workspace()]), [])
+        self.assertEqual(set(self.sink.keys()), keys_of(work))
+        asked = self.outputs_asked()
+        # Exactly once in the table; get-output again only for the batch
+        # whose MERGE did not happen.
+        self.assertEqual(len(asked), 200 + 150)
+        stored_first = {t["task_run_id"] for t in work[:100]}
+        self.assertEqual([a for a in asked if a in stored_first], sorted(stored_first, key=asked.index))
+        self.assertEqual(len([a for a in asked if a in stored_first]), 100)
 
-    def test_first_run_crash_leaves_no_watermark(self):
-        self.api.runs = recent_runs(30, self.clock.ms())
+    def test_time_budget_leaves_the_rest_for_the_next_poll(self):
+        work = self.failing(250)
 
-        def crash(n):
-            if n == 2:
-                raise RuntimeError("simulated crash")
+        def slow(method, url, headers, params):
+            self.clock.advance(1.0)  # one second per request
+            return MOD.urllib_transport(method, url, headers, params)
 
-        crashing = SqliteSink(self.sink.db, fail_merge=crash)
-        self.assertEqual(len(self.collector(sink=crashing).run([self.workspace()])), 1)
-        self.assertIsNone(self.sink.get_watermark(self.WS))
-        self.collector().run([self.workspace()])
-        self.assertEqual(set(self.sink.keys()), expected_keys(self.WS, self.api.runs))
-        self.assertEqual(self.sink.get_watermark(self.WS), self.clock.ms())
+        self.collector(transport=slow, time_budget_seconds=150).collect(self.workspace())
+        done = self.events("workspace_done")[-1]
+        self.assertEqual((done["rows"], done["left_for_next_poll"]), (200, 50))
+        self.collector(transport=slow, time_budget_seconds=150).collect(self.workspace())
+        self.assertEqual(set(self.sink.keys()), keys_of(work))
+        self.assertEqual(len(self.outputs_asked()), 250)
 
 
 class TestMultiWorkspace(Base):
@@ -778,30 +627,32 @@ class TestMultiWorkspace(Base):
         other = FakeJobsAPI(token="dapi-other")
         self.addCleanup(other.close)
         now = self.clock.ms()
-        self.api.runs = recent_runs(30, now, first_id=1000)
-        other.runs = recent_runs(5, now, first_id=1000)  # same run ids: only workspace_id tells them apart
         a = self.workspace()
         b = MOD.Workspace("2000000000000002", "spoke", other.host, MOD.static_token_auth("dapi-other"))
-        failures = self.collector().run([a, b])
-        self.assertEqual(failures, [])
-        self.assertEqual(set(self.sink.keys()),
-                         expected_keys(a.workspace_id, self.api.runs) | expected_keys(b.workspace_id, other.runs))
+        wa = failures(a.workspace_id, 30, now)
+        wb = failures(b.workspace_id, 5, now)  # same run ids: only workspace_id tells them apart
+        self.sink.system.extend(wa + wb)
+        self.api.add(wa)
+        other.add(wb)
+        self.assertEqual(self.collector().run([a, b]), [])
+        self.assertEqual(set(self.sink.keys()), keys_of(wa) | keys_of(wb))
         self.assertEqual({r[2] for r in self.api.requests}, {"Bearer " + TOKEN})
         self.assertEqual({r[2] for r in other.requests}, {"Bearer dapi-other"})
-        self.assertEqual(self.sink.get_watermark(a.workspace_id), now)
-        self.assertEqual(self.sink.get_watermark(b.workspace_id), now)
+        self.assertEqual(len(other.requests), 5)
         self.assertEqual({e["workspace_id"] for e in self.events("workspace_done")}, {a.workspace_id, b.workspace_id})
 
     def test_one_failing_workspace_does_not_stop_the_others(self):
         other = FakeJobsAPI(token="dapi-other")
         self.addCleanup(other.close)
-        other.runs = recent_runs(3, self.clock.ms())
         a = self.workspace(token="revoked")
         b = MOD.Workspace("2000000000000002", "spoke", other.host, MOD.static_token_auth("dapi-other"))
-        failures = self.collector().run([a, b])
-        self.assertEqual([ws.workspace_id for ws, _ in failures], [a.workspace_id])
-        self.assertEqual(len(self.sink.rows()), 6)
-        self.assertIsNone(self.sink.get_watermark(a.workspace_id))
+        self.failing(2)
+        wb = failures(b.workspace_id, 3, self.clock.ms())
+        self.sink.system.extend(wb)
+        other.add(wb)
+        failures_ = self.collector().run([a, b])
+        self.assertEqual([ws.workspace_id for ws, _ in failures_], [a.workspace_id])
+        self.assertEqual(set(self.sink.keys()), keys_of(wb))
 
     def test_plan_workspaces(self):
         secrets = []
@@ -834,6 +685,14 @@ class FakeFrame:
         self.spark.views[name] = self
 
 
+class FakeRow:
+    def __init__(self, d):
+        self.d = d
+
+    def asDict(self):
+        return dict(self.d)
+
+
 class FakeResult:
     def __init__(self, rows):
         self.rows = rows
@@ -842,20 +701,29 @@ class FakeResult:
         return self.rows
 
 
+class FakeTable:
+    def __init__(self, columns):
+        self.columns = columns
+
+
 class FakeSpark:
     """Records what SparkSink sends; conflicts makes the next MERGEs raise a
-    Delta concurrent-write error."""
+    Delta concurrent-write error; columns are the existing table's."""
 
-    def __init__(self, conflicts=0, results=None):
+    def __init__(self, conflicts=0, results=None, columns=None):
         self.statements, self.views, self.conflicts = [], {}, conflicts
         self.results = results or []
+        self.columns = columns if columns is not None else list(MOD.COLUMN_NAMES)
 
     def sql(self, statement, args=None):
         self.statements.append((statement, args))
         if statement.startswith("MERGE") and self.conflicts:
             self.conflicts -= 1
             raise RuntimeError("[DELTA_CONCURRENT_APPEND] ConcurrentAppendException: Files were added by a concurrent update.")
-        return FakeResult(self.results.pop(0) if statement.startswith("SELECT") and self.results else [])
+        return FakeResult(self.results.pop(0) if self.results and not statement.startswith(("MERGE", "CREATE", "ALTER")) else [])
+
+    def table(self, name):
+        return FakeTable(self.columns)
 
     def createDataFrame(self, data, schema):
         return FakeFrame(self, data, schema)
@@ -863,21 +731,20 @@ class FakeSpark:
 
 class TestSparkSink(unittest.TestCase):
     def test_statements(self):
-        spark = FakeSpark(conflicts=1, results=[[(1700000000000,)], [(None,)]])
+        work = failure("1", 5, 52, 1000 * MIN_MS)
+        spark = FakeSpark(conflicts=1, results=[[FakeRow(work)]])
         slept = []
         sink = MOD.SparkSink(spark, "ops", "dev_jane", sleep=slept.append)
         sink.ensure_tables()
         table = "`ops`.`dev_jane`.`%s`" % MOD.TABLE
-        create, create_state = spark.statements[0][0], spark.statements[1][0]
+        create = spark.statements[0][0]
         self.assertTrue(create.startswith("CREATE TABLE IF NOT EXISTS " + table + " ("))
         for name, typ, _ in MOD.COLUMNS:
             self.assertIn("\n  %s %s COMMENT '" % (name, typ), create)
         self.assertTrue(create.endswith("\nTBLPROPERTIES ('delta.enableRowTracking' = 'true')"), create)
-        self.assertTrue(create_state.startswith("CREATE TABLE IF NOT EXISTS `ops`.`dev_jane`.`%s` (" % MOD.STATE_TABLE))
-        for col in ("workspace_id STRING", "watermark_ms BIGINT", "updated_at TIMESTAMP"):
-            self.assertIn(col, create_state)
+        self.assertEqual(len(spark.statements), 1, "a table with every column is not altered")
 
-        raw, _ = MOD.task_rows("1", job_run(5, 1000 * MIN_MS), 2000 * MIN_MS)[1]
+        raw = MOD.pending_row(work, 2000 * MIN_MS)
         sink.merge([MOD.coerce_row(raw)])
         frame = spark.views[MOD.SparkSink.VIEW]
         self.assertEqual(frame.schema, ", ".join("%s %s" % (n, t) for n, t, _ in MOD.COLUMNS))
@@ -886,18 +753,25 @@ class TestSparkSink(unittest.TestCase):
         self.assertEqual(len(merges), 2, "a concurrent-write conflict is retried")
         self.assertEqual(slept, [2.0])
         self.assertEqual(merges[1], MOD.MERGE_SQL.replace("__DBMON_TARGET__", table).replace("__DBMON_SOURCE__", MOD.SparkSink.VIEW))
-        self.assertIn("MERGE INTO " + table + " AS t", merges[1])
-
         sink.merge([])
         self.assertEqual(len([s for s, _ in spark.statements if s.startswith("MERGE")]), 2)
 
-        self.assertEqual(sink.get_watermark("1"), 1700000000000)
-        self.assertIsNone(sink.get_watermark("2"))
-        self.assertEqual(spark.statements[-1][1], {"ws": "2"})
-        sink.set_watermark("1", 1700000000123)
+        self.assertEqual(sink.pending("1", 1700000000000), [work])
         statement, args = spark.statements[-1]
-        self.assertTrue(statement.startswith("MERGE INTO `ops`.`dev_jane`.`%s`" % MOD.STATE_TABLE))
-        self.assertEqual(args, {"ws": "1", "ms": 1700000000123})
+        self.assertEqual(statement, MOD.QUERY.replace("__DBMON_SCHEMA__.", "`ops`.`dev_jane`."))
+        self.assertIn("FROM `ops`.`dev_jane`.bronze_job_task_run_timeline", statement)
+        self.assertNotIn("__DBMON", statement)
+        self.assertEqual(args, {"workspace_id": "1", "window_start": _dt(1700000000000)})
+
+    def test_a_table_of_an_earlier_release_gets_the_new_columns(self):
+        old = [n for n in MOD.COLUMN_NAMES if n not in ("collect_status", "repair_attempt")]
+        spark = FakeSpark(columns=old)
+        MOD.SparkSink(spark, "ops", "s").ensure_tables()
+        alter = spark.statements[-1][0]
+        self.assertTrue(alter.startswith("ALTER TABLE `ops`.`s`.`%s` ADD COLUMNS (" % MOD.TABLE), alter)
+        self.assertIn("\n  collect_status STRING COMMENT '", alter)
+        self.assertIn("\n  repair_attempt BIGINT COMMENT '", alter)
+        self.assertNotIn("error_trace", alter)
 
     def test_other_errors_are_not_retried(self):
         class Broken(FakeSpark):
@@ -906,7 +780,7 @@ class TestSparkSink(unittest.TestCase):
 
         sink = MOD.SparkSink(Broken(), "c", "s", sleep=lambda s: self.fail("slept"))
         with self.assertRaises(RuntimeError):
-            sink.set_watermark("1", 1)
+            sink.merge([MOD.coerce_row(MOD.pending_row(failure("1", 5, 52, MIN_MS), MIN_MS))])
 
 
 class FakeEnvironment:
@@ -928,8 +802,8 @@ class FakeEnvironment:
 class TestMain(Base):
     def test_parse_args(self):
         args = MOD.parse_args(["--catalog", "c", "--schema", "s"])
-        self.assertEqual((args.catalog, args.schema, args.lookback_days, args.max_retry_seconds),
-                         ("c", "s", MOD.LOOKBACK_DAYS, 300))
+        self.assertEqual((args.catalog, args.schema, args.lookback_days, args.max_retry_seconds, args.time_budget_seconds),
+                         ("c", "s", MOD.LOOKBACK_DAYS, 300, 240))
         with contextlib.redirect_stderr(io.StringIO()):
             with self.assertRaises(SystemExit) as cm:
                 MOD.parse_args(["--schema", "s"])
@@ -943,13 +817,15 @@ class TestMain(Base):
                             log=self.logs.append)
         return code, err.getvalue()
 
-    def test_main_polls_the_current_and_remote_workspaces(self):
+    def test_main_collects_the_current_and_remote_workspaces(self):
         spoke = FakeJobsAPI(token="dapi-spoke")
         self.addCleanup(spoke.close)
         now = self.clock.ms()
-        self.api.runs = recent_runs(2, now)
-        spoke.runs = recent_runs(3, now, first_id=5000)
-        fresh = SqliteSink()
+        hub = failures("111", 2, now)
+        remote = failures("222", 3, now, first_id=5000)
+        self.api.add(hub)
+        spoke.add(remote)
+        fresh = SqliteSink(system=hub + remote + failures("333", 1, now))
         env = FakeEnvironment(fresh, self.workspace(ws="111"), {("dbmon", "spoke"): "dapi-spoke"})
         configured = [{"id": "111", "name": "hub", "host": "", "token_secret": ""},
                       {"id": "222", "name": "spoke", "host": spoke.host, "token_secret": "dbmon/spoke"},
@@ -958,17 +834,17 @@ class TestMain(Base):
             code, err = self.run_main(env)
         self.assertEqual((code, err), (0, ""))
         self.assertEqual(env.sink_args, ("ops", "dev_jane"))
-        self.assertEqual({k[0] for k in fresh.keys()}, {"111", "222"})
-        self.assertEqual(len(fresh.rows()), 10)
-        self.assertEqual(self.api.calls("/api/2.2/jobs/runs/list")[0]["start_time_from"], str(now - DAY_MS))
+        self.assertEqual(set(fresh.keys()), keys_of(hub) | keys_of(remote))
+        self.assertEqual(fresh.windows, [("111", now - DAY_MS), ("222", now - DAY_MS)])
 
     def test_main_fails_with_the_message(self):
-        self.api.fault("/api/2.2/jobs/runs/list", 503, times=None)
-        env = FakeEnvironment(SqliteSink(), self.workspace())
+        self.api.fault(MOD.RUNS_GET_OUTPUT, 503, times=None)
+        self.failing(1)
+        env = FakeEnvironment(self.sink, self.workspace())
         code, err = self.run_main(env, "--max-retry-seconds", "20")
         self.assertEqual(code, 1)
         self.assertIn("workspace %s" % self.WS, err)
-        self.assertIn("GET /api/2.2/jobs/runs/list failed: HTTP 503", err)
+        self.assertIn("GET %s failed: HTTP 503" % MOD.RUNS_GET_OUTPUT, err)
         self.assertIn("retry bound is 20", err)
 
 

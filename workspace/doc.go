@@ -5,8 +5,9 @@
 //   - Doctor checks that a workspace is ready for the monitor a spec
 //     describes: the identity and metastore, the system schemas and SELECT on
 //     every system table the pipeline reads, the spec's warehouse, catalog and
-//     schema, its notification destinations and whether each SLA selects any
-//     job. Each finding is a Check with a concrete fix.
+//     schema, that the Jobs API collector's identity can view the jobs, its
+//     notification destinations and whether each SLA selects any job. Each
+//     finding is a Check with a concrete fix.
 //   - Import lists every job and its recent runs and proposes a spec: teams
 //     from the most informative ownership tag (creators as a fallback) and
 //     SLAs for scheduled jobs from their history. Given an existing spec it

@@ -100,6 +100,19 @@ type doctor struct {
 	wsID      string
 	metastore string
 	err       *ConnectError
+	// jobList and jobErr are listJobs' answer, read once by jobs.
+	jobList []Job
+	jobErr  error
+	listed  bool
+}
+
+// jobs lists the jobs visible to the caller once per run.
+func (d *doctor) jobs() ([]Job, error) {
+	if !d.listed {
+		d.jobList, d.jobErr = listJobs(d.ctx, d.w, d.wsID)
+		d.listed = true
+	}
+	return d.jobList, d.jobErr
 }
 
 // stop records a fatal error and reports whether err is one.
@@ -171,6 +184,10 @@ func (d *doctor) run() ([]Check, error) {
 		return checks, d.err
 	}
 	add(d.runAsNames(wh, readable))
+	if d.err != nil {
+		return checks, d.err
+	}
+	add(d.collectorAccess(wh, readable)...)
 	if d.err != nil {
 		return checks, d.err
 	}
@@ -664,7 +681,7 @@ func destinationType(t settings.DestinationType) string {
 
 // slas lists the jobs once and counts the jobs each SLA selects.
 func (d *doctor) slas() []Check {
-	js, err := listJobs(d.ctx, d.w, d.wsID)
+	js, err := d.jobs()
 	if d.stop(err) {
 		return nil
 	}

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/databricks/databricks-sdk-go/service/catalog"
+	"github.com/databricks/databricks-sdk-go/service/iam"
+	"github.com/databricks/databricks-sdk-go/service/jobs"
 
 	"github.com/dbmon/dbmon/generator/spec"
 	"github.com/dbmon/dbmon/workspace"
@@ -384,4 +387,127 @@ func TestCheckString(t *testing.T) {
 			t.Errorf("got %q, want %q", got, tc.want)
 		}
 	}
+}
+
+// TestDoctorCollectorAccess: doctor checks that each identity the collector
+// runs as can view the workspace's jobs (a workspace admin, or CAN VIEW on
+// each job), since runs/get-output answers 403 otherwise, and says what to
+// grant.
+func TestDoctorCollectorAccess(t *testing.T) {
+	const app = "5e1f0000-aaaa-bbbb-cccc-000000000001"
+	view := func(group string) []jobs.JobAccessControlResponse {
+		return []jobs.JobAccessControlResponse{{GroupName: group, AllPermissions: []jobs.JobPermission{{PermissionLevel: jobs.JobPermissionLevelCanView}}}}
+	}
+	withRunAs := func(t *testing.T) *spec.Spec {
+		s := loadSpec(t, "healthy.yaml")
+		s.Bundle.Targets = map[string]spec.Target{"dev": {}, "prod": {RunAs: &spec.RunAs{ServicePrincipalName: app}}}
+		return s
+	}
+	run := func(t *testing.T, ws *workspacetest.Workspace, s *spec.Spec) ([]workspace.Check, []string) {
+		t.Helper()
+		w, _ := connect(t, ws)
+		checks, err := workspace.Doctor(context.Background(), w, s, workspace.DoctorOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return checks, ws.Requests()
+	}
+	permissionReads := func(reqs []string) int {
+		n := 0
+		for _, r := range reqs {
+			if strings.HasPrefix(r, "GET /api/2.0/permissions/jobs/") {
+				n++
+			}
+		}
+		return n
+	}
+
+	t.Run("service principal without CAN VIEW on two jobs", func(t *testing.T) {
+		ws := workspacetest.Healthy(testNow)
+		ws.ServicePrincipals = []iam.ServicePrincipal{{Id: "3001", ApplicationId: app, DisplayName: "dbmon-sp",
+			Groups: []iam.ComplexValue{{Display: "monitoring"}}}}
+		ws.JobPermissions = map[string][]jobs.JobAccessControlResponse{}
+		for id := 101; id <= 109; id++ {
+			ws.JobPermissions[strconv.Itoa(id)] = view("monitoring")
+		}
+		ws.JobPermissions["102"] = nil
+		ws.JobPermissions["108"] = []jobs.JobAccessControlResponse{{ServicePrincipalName: workspacetest.MLPrincipal,
+			AllPermissions: []jobs.JobPermission{{PermissionLevel: jobs.JobPermissionLevelIsOwner}}}}
+		ws.JobPermissions["105"] = view("users") // every principal is in users
+		checks, reqs := run(t, ws, withRunAs(t))
+		sp := find(t, checks, "collector identity "+app)
+		if sp.OK {
+			t.Fatalf("passed: %s", sp)
+		}
+		for _, want := range []string{"may not view 2 of 9 job(s) visible to alice@example.com", `"102", "108"`, "permission denied", "target prod"} {
+			if !strings.Contains(sp.Detail, want) {
+				t.Errorf("detail %q lacks %q", sp.Detail, want)
+			}
+		}
+		for _, want := range []string{"workspace admin", "databricks jobs update-permissions 102", `"service_principal_name": "` + app + `"`, `"permission_level": "CAN_VIEW"`} {
+			if !strings.Contains(sp.Fix, want) {
+				t.Errorf("fix %q lacks %q", sp.Fix, want)
+			}
+		}
+		if n := permissionReads(reqs); n != 9 {
+			t.Errorf("%d job permission reads, want one per visible job (9)", n)
+		}
+		// The dev target runs it as the deploying identity, which views
+		// every live job.
+		if dev := find(t, checks, "collector identity alice@example.com"); !dev.OK || !strings.Contains(dev.Detail, "target dev") {
+			t.Errorf("deployer: %s", dev)
+		}
+
+		ws.Update(func(ws *workspacetest.Workspace) {
+			ws.JobPermissions["102"] = view("monitoring")
+			ws.JobPermissions["108"] = append(ws.JobPermissions["108"], view("monitoring")...)
+		})
+		checks, _ = run(t, ws, withRunAs(t))
+		if sp := find(t, checks, "collector identity "+app); !sp.OK || !strings.Contains(sp.Detail, "CAN VIEW or more on 9 job(s)") {
+			t.Errorf("after granting: %s", sp)
+		}
+	})
+
+	t.Run("service principal that is a workspace admin", func(t *testing.T) {
+		ws := workspacetest.Healthy(testNow)
+		ws.ServicePrincipals = []iam.ServicePrincipal{{Id: "3001", ApplicationId: app, Groups: []iam.ComplexValue{{Display: "admins"}}}}
+		checks, reqs := run(t, ws, withRunAs(t))
+		if sp := find(t, checks, "collector identity "+app); !sp.OK || !strings.Contains(sp.Detail, "workspace admin") {
+			t.Errorf("%s", sp)
+		}
+		if n := permissionReads(reqs); n != 0 {
+			t.Errorf("%d job permission reads for an admin, want 0", n)
+		}
+	})
+
+	t.Run("service principal missing from the workspace", func(t *testing.T) {
+		checks, _ := run(t, workspacetest.Healthy(testNow), withRunAs(t))
+		sp := find(t, checks, "collector identity "+app)
+		if sp.OK || !strings.Contains(sp.Detail, "no service principal "+app) || !strings.Contains(sp.Fix, "add "+app+" to the workspace") {
+			t.Errorf("%s", sp)
+		}
+	})
+
+	t.Run("deploying identity sees fewer jobs than the system table", func(t *testing.T) {
+		ws := workspacetest.Healthy(testNow)
+		ws.StatementResults["AS live_jobs"] = [][]string{{"12"}}
+		checks, _ := run(t, ws, loadSpec(t, "healthy.yaml"))
+		c := find(t, checks, "collector identity alice@example.com")
+		if c.OK || !strings.Contains(c.Detail, "views 9 of the 12 live jobs") || !strings.Contains(c.Detail, "other 3 as permission denied") ||
+			!strings.Contains(c.Fix, `"user_name": "alice@example.com"`) {
+			t.Errorf("%s", c)
+		}
+	})
+
+	t.Run("collector disabled", func(t *testing.T) {
+		s := loadSpec(t, "healthy.yaml")
+		off := false
+		s.Collector.Enabled = &off
+		checks, _ := run(t, workspacetest.Healthy(testNow), s)
+		for _, c := range checks {
+			if strings.HasPrefix(c.Name, "collector identity") {
+				t.Errorf("check %s without a collector", c)
+			}
+		}
+	})
 }

@@ -77,27 +77,31 @@ func BronzeTables() []BronzeTable {
 	}
 }
 
-// CollectorTable is bronze_api_job_runs: one row per task run the Jobs API
-// collector saw, keyed by (workspace_id, run_id, task_run_id). It fills what
-// the system tables lack: error text, repair attempts, the run page.
+// CollectorTable is bronze_api_job_runs: one row per failed task run the
+// Jobs API collector stored, keyed by (workspace_id, run_id, task_run_id).
+// The system tables drive it (job_task_run_timeline's failed task runs that
+// have no row here yet); the API fills what they lack: error text, the
+// attempt, the run page and, for repaired runs, the repair.
 var CollectorTable = PipelineTable{
 	Name: "bronze_api_job_runs", Layer: "bronze", Grain: "one row per (workspace_id, run_id, task_run_id)",
-	Comment: "Job and task runs from the Jobs API (runs/list and runs/get-output), written by the collector.",
+	Comment: "Failed task runs from job_task_run_timeline, with their error text from the Jobs API (runs/get-output, runs/get for repairs), written by the collector.",
 	Keys:    []string{"workspace_id", "run_id", "task_run_id"},
 	Columns: columns(colWorkspace, colJob,
 		"run_id STRING: Job run id.",
 		"task_run_id STRING: Task run id.",
 		"task_key STRING: Task key.",
-		"attempt_number BIGINT: Retry attempt of the task run (0 = first).",
+		"attempt_number BIGINT: Retry attempt of the task run (0 = first), from runs/get-output; NULL when not fetched.",
 		"start_time TIMESTAMP: Task run start (UTC).",
 		"end_time TIMESTAMP: Task run end (UTC).",
-		"result_state STRING: Jobs API result state (SUCCESS, FAILED, TIMEDOUT, CANCELED, ...).",
-		"termination_code STRING: status.termination_details.code.",
-		"termination_type STRING: status.termination_details.type.",
-		"error STRING: runs/get-output error (failed task runs).",
+		"result_state STRING: job_task_run_timeline result state (FAILED, ERROR, TIMED_OUT).",
+		"termination_code STRING: job_task_run_timeline termination_code.",
+		"termination_type STRING: job_task_run_timeline termination_type, else the API's termination_details.type.",
+		"error STRING: runs/get-output error, else the termination message; NULL when not fetched.",
 		"error_trace STRING: runs/get-output error_trace, truncated.",
 		"run_page_url STRING: Link to the run.",
-		"collected_at TIMESTAMP: When the collector wrote the row."),
+		"collected_at TIMESTAMP: When the collector wrote the row.",
+		"collect_status STRING: ok, permission denied (HTTP 403: the collector's identity may not view the job) or not found (the API no longer has the run); NULL on rows written before dbmon recorded it. Rows are never fetched again: delete them to refetch.",
+		"repair_attempt BIGINT: 0 for a task run of the original run, n for the n-th repair (runs/get repair_history); NULL when the system tables show no repair."),
 }
 
 // CollectorTableProperties are the Delta properties of the collector's

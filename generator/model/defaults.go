@@ -68,7 +68,7 @@ var specDefaults = map[string]any{
 
 	"collector.enabled":       true,
 	"collector.schedule":      "15m",
-	"collector.lookback_days": 2,
+	"collector.lookback_days": 60,
 
 	"retention.detail_days":    90,
 	"retention.aggregate_days": 730,

@@ -106,8 +106,11 @@ type Retention struct {
 
 // Collector holds the resolved Jobs API collector settings.
 type Collector struct {
-	Enabled      bool
-	Cron         string
+	Enabled bool
+	Cron    string
+	// LookbackDays is how far back each poll looks for failed task runs
+	// not stored yet: collector.lookback_days, at most retention.detail_days
+	// (bronze holds no older task runs).
 	LookbackDays int
 }
 
@@ -217,7 +220,7 @@ func Build(s *spec.Spec) (*Bundle, error) {
 	b.Collector = Collector{
 		Enabled:      orBool(s.Collector.Enabled, defaultCollectorEnabled),
 		Cron:         collCron,
-		LookbackDays: orInt(s.Collector.LookbackDays, defaultLookbackDays),
+		LookbackDays: min(orInt(s.Collector.LookbackDays, defaultLookbackDays), b.Retention.DetailDays),
 	}
 
 	var ids []string

@@ -61,7 +61,7 @@ var Manifest = []FileTemplate{
 	{Template: "templates/resources/jobs.yml.tmpl", Files: single("resources/jobs.yml")},
 	{Template: "templates/resources/alerts.yml.tmpl", Files: alertFiles},
 	{Template: "templates/resources/dashboards.yml.tmpl", Files: dashboardResources},
-	{Template: "templates/collector/jobs_api_collector.py.tmpl", Files: withCollector("src/collector/jobs_api_collector.py")},
+	{Template: "templates/collector/jobs_api_collector.py.tmpl", Files: collectorFiles},
 	{Template: "templates/maintenance/retention.py.tmpl", Files: single("src/maintenance/retention.py")},
 	{Template: "templates/maintenance/history.py.tmpl", Files: historyFiles},
 	{Template: "templates/pipeline/gold_history.py.tmpl", Files: single(model.HistorySource)},
@@ -98,16 +98,6 @@ func dashboardResources(b *model.Bundle) ([]Instance, error) {
 		rs = append(rs, resource{Key: b.DashboardKey(name), DisplayName: dashboard.DisplayName(b, name), Path: dashboard.Path(name)})
 	}
 	return []Instance{{Path: "resources/dashboards.yml", Data: struct{ Dashboards []resource }{rs}}}, nil
-}
-
-// withCollector makes path only when the collector is enabled.
-func withCollector(path string) func(b *model.Bundle) ([]Instance, error) {
-	return func(b *model.Bundle) ([]Instance, error) {
-		if !b.Collector.Enabled {
-			return nil, nil
-		}
-		return []Instance{{Path: path, Data: b}}, nil
-	}
 }
 
 // renderedAlert is an alert with its query_text.

@@ -47,6 +47,13 @@ type Workspace struct {
 	// Users are the workspace's other users, for the SCIM Users list
 	// (filtered by userName) that doctor reads; User is listed too.
 	Users []iam.User
+	// ServicePrincipals are the workspace's service principals, for the
+	// SCIM list filtered by applicationId.
+	ServicePrincipals []iam.ServicePrincipal
+	// JobPermissions are the access control lists of jobs by job id, for
+	// GET /api/2.0/permissions/jobs/{id}; a job without one has an empty
+	// list.
+	JobPermissions map[string][]jobs.JobAccessControlResponse
 	// Metastore is the current metastore assignment; nil answers 404.
 	Metastore *catalog.MetastoreAssignment
 	// SystemSchemas is served SystemSchemaPageSize per page (default 2),
@@ -170,6 +177,11 @@ func (ws *Workspace) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, ws.User)
 	case r.Method == "GET" && p == "/api/2.0/preview/scim/v2/Users":
 		ws.users(w, r)
+	case r.Method == "GET" && p == "/api/2.0/preview/scim/v2/ServicePrincipals":
+		ws.servicePrincipals(w, r)
+	case r.Method == "GET" && strings.HasPrefix(p, "/api/2.0/permissions/jobs/"):
+		id := strings.TrimPrefix(p, "/api/2.0/permissions/jobs/")
+		writeJSON(w, jobs.JobPermissions{ObjectId: "/jobs/" + id, ObjectType: "job", AccessControlList: ws.JobPermissions[id]})
 	case r.Method == "GET" && p == ucPrefix+"current-metastore-assignment":
 		if ws.Metastore == nil {
 			apiError(w, 404, "METASTORE_DOES_NOT_EXIST", "No metastore assigned for the current workspace.")
@@ -506,6 +518,30 @@ func (ws *Workspace) users(w http.ResponseWriter, r *http.Request) {
 		page = matches[start-1:]
 	}
 	writeJSON(w, iam.ListUsersResponse{Resources: page, StartIndex: int64(start), TotalResults: int64(len(matches)), ItemsPerPage: int64(len(page))})
+}
+
+// servicePrincipals answers the SCIM list filtered by applicationId eq "x".
+func (ws *Workspace) servicePrincipals(w http.ResponseWriter, r *http.Request) {
+	filter := r.URL.Query().Get("filter")
+	want, ok := strings.CutPrefix(filter, "applicationId eq ")
+	if !ok || len(want) < 2 || want[0] != '"' || want[len(want)-1] != '"' {
+		apiError(w, 400, "INVALID_PARAMETER_VALUE", fmt.Sprintf("unsupported filter %q", filter))
+		return
+	}
+	want = want[1 : len(want)-1]
+	var matches []iam.ServicePrincipal
+	for _, sp := range ws.ServicePrincipals {
+		if sp.ApplicationId == want {
+			matches = append(matches, sp)
+		}
+	}
+	start, _ := strconv.Atoi(r.URL.Query().Get("startIndex"))
+	start = max(start, 1)
+	var page []iam.ServicePrincipal
+	if start <= len(matches) {
+		page = matches[start-1:]
+	}
+	writeJSON(w, iam.ListServicePrincipalResponse{Resources: page, StartIndex: int64(start), TotalResults: int64(len(matches)), ItemsPerPage: int64(len(page))})
 }
 
 func writeJSON(w http.ResponseWriter, v any) {

@@ -86,6 +86,7 @@ func Healthy(now time.Time) *Workspace {
 		StatementResults: map[string][][]string{
 			"FROM system.lakeflow.jobs GROUP BY workspace_id": {{WorkspaceID, "9"}, {SameRegionID, "4"}},
 			"count_if(coalesce(run_as_user_name":              {{"9", "2"}},
+			"AS live_jobs":                                    {{"9"}},
 		},
 	}
 	ws.Jobs, ws.Runs = history(now)
