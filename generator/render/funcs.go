@@ -89,9 +89,11 @@ func sqlNumber(v any) (string, error) {
 
 // oneLine turns line breaks into spaces: a value must not start a Markdown
 // block or a SQL statement of its own.
-func oneLine(s string) string {
-	return strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ", "\u0085", " ", "\u2028", " ", "\u2029", " ").Replace(s)
-}
+func oneLine(s string) string { return lineBreaks.Replace(s) }
+
+// lineBreaks is built once: a Replacer is costly to build and safe to share,
+// and oneLine runs for every alert of a large spec.
+var lineBreaks = strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ", "\u0085", " ", "\u2028", " ", "\u2029", " ")
 
 // mdText renders s as Markdown inline text that shows as written: on one
 // line, with the characters inline Markdown reads as syntax (and a table's
