@@ -46,7 +46,7 @@ func Findings(b *model.Bundle, prefix string) ([]Query, error) {
 func findings(b *model.Bundle, prefix string, windowed bool) ([]Query, error) {
 	var out []Query
 	for _, f := range findingFamilies() {
-		tmpl, err := parse("templates/findings/"+f+".sql.tmpl")
+		tmpl, err := parse("templates/findings/" + f + ".sql.tmpl")
 		if err != nil {
 			return nil, err
 		}

@@ -16,7 +16,7 @@ import (
 func ReconcileQueries(b *model.Bundle, prefix string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, name := range []string{"usage_cost", "official_job_cost"} {
-		tmpl, err := parse("templates/reconcile/"+name+".sql.tmpl")
+		tmpl, err := parse("templates/reconcile/" + name + ".sql.tmpl")
 		if err != nil {
 			return nil, err
 		}
