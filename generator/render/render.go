@@ -192,13 +192,20 @@ func bronzeFiles(streaming bool) func(b *model.Bundle) ([]Instance, error) {
 // Render executes every template of the manifest and returns the files sorted
 // by path. It fails on the first template error, naming the template.
 func Render(b *model.Bundle) ([]File, error) {
+	var dashboards []dashboard.File
+	var dashErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		dashboards, dashErr = Dashboards(b)
+	}()
 	files, err := renderTemplates(Manifest, b)
+	<-done
 	if err != nil {
 		return nil, err
 	}
-	dashboards, err := Dashboards(b)
-	if err != nil {
-		return nil, err
+	if dashErr != nil {
+		return nil, dashErr
 	}
 	for _, d := range dashboards {
 		files = append(files, File{Path: d.Path, Data: d.JSON})
@@ -250,32 +257,68 @@ func RenderTemplate(b *model.Bundle, template string) ([]File, error) {
 	return nil, fmt.Errorf("no template %q in the manifest", template)
 }
 
+// renderTemplates renders each template of manifest on its own goroutine:
+// they only read the bundle, and a large bundle's alerts.yml alone takes a
+// tenth of a second. The results are then taken in manifest order, so the
+// files and the first error are those of rendering one after another.
 func renderTemplates(manifest []FileTemplate, b *model.Bundle) ([]File, error) {
+	results := make([]rendered, len(manifest))
+	var wg sync.WaitGroup
+	for i, ft := range manifest {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = renderOne(ft, b)
+		}()
+	}
+	wg.Wait()
 	seen := map[string]string{}
 	var files []File
-	for _, ft := range manifest {
-		tmpl, err := parse(ft.Template)
-		if err != nil {
-			return nil, err
-		}
-		instances, err := ft.Files(b)
-		if err != nil {
-			return nil, fmt.Errorf("template %q: %w", ft.Template, err)
-		}
-		for _, inst := range instances {
-			if prev, dup := seen[inst.Path]; dup {
-				return nil, fmt.Errorf("templates %q and %q both make %s", prev, ft.Template, inst.Path)
+	for i, r := range results {
+		for _, p := range r.paths {
+			if prev, dup := seen[p]; dup {
+				return nil, fmt.Errorf("templates %q and %q both make %s", prev, manifest[i].Template, p)
 			}
-			seen[inst.Path] = ft.Template
-			var buf bytes.Buffer
-			if err := tmpl.Execute(&buf, inst.Data); err != nil {
-				return nil, fmt.Errorf("execute template %q for %s: %w", ft.Template, inst.Path, err)
-			}
-			files = append(files, File{Path: inst.Path, Data: normalize(buf.Bytes())})
+			seen[p] = manifest[i].Template
 		}
+		if r.err != nil {
+			return nil, r.err
+		}
+		files = append(files, r.files...)
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, nil
+}
+
+// rendered is what one manifest template made: the path of every instance
+// it reached and the files it rendered, or the error that stopped it at
+// its last path.
+type rendered struct {
+	paths []string
+	files []File
+	err   error
+}
+
+func renderOne(ft FileTemplate, b *model.Bundle) rendered {
+	tmpl, err := parse(ft.Template)
+	if err != nil {
+		return rendered{err: err}
+	}
+	instances, err := ft.Files(b)
+	if err != nil {
+		return rendered{err: fmt.Errorf("template %q: %w", ft.Template, err)}
+	}
+	var r rendered
+	for _, inst := range instances {
+		r.paths = append(r.paths, inst.Path)
+		var buf bytes.Buffer
+		if err := tmpl.Execute(&buf, inst.Data); err != nil {
+			r.err = fmt.Errorf("execute template %q for %s: %w", ft.Template, inst.Path, err)
+			return r
+		}
+		r.files = append(r.files, File{Path: inst.Path, Data: normalize(buf.Bytes())})
+	}
+	return r
 }
 
 // normalize trims trailing spaces on each line and ends the file with exactly
