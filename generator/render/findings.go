@@ -105,7 +105,7 @@ func AlertQueries(b *model.Bundle, prefix string) ([]string, error) {
 		if err := tmpl.Execute(&buf, alertQueryData{Alert: a, Finding: finding, Prefix: prefix}); err != nil {
 			return nil, fmt.Errorf("execute %s for alert %s: %w", alertQueryTemplate, a.Key, err)
 		}
-		out[i] = strings.TrimRight(buf.String(), "\n") + "\n"
+		out[i] = string(append(bytes.TrimRight(buf.Bytes(), "\n"), '\n')) // one copy per alert
 	}
 	return out, nil
 }
