@@ -166,3 +166,27 @@ func BenchmarkCheckKPIs(b *testing.B) {
 		})
 	}
 }
+
+// TestCheckKPIsNotJoinedAcross: two values that only make SQL together (one
+// opens a bracket, the next closes it) are each a
+// problem, as they would be alone; joining valid KPIs into one statement
+// never lets one KPI's text reach into another's.
+func TestCheckKPIsNotJoinedAcross(t *testing.T) {
+	b := kpiBundle(t, `  - {name: good, source: job_runs_enriched, value: "avg(duration_seconds)"}
+  - {name: opens, source: job_runs_enriched, value: "sum(duration_seconds"}
+  - {name: closes, source: job_runs_enriched, value: "cost_net)"}
+  - {name: good_too, source: job_runs_enriched, value: "sum(cost_net)"}
+`)
+	problems, err := twin.CheckKPIs(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []any
+	for _, p := range problems {
+		paths = append(paths, p.Path)
+	}
+	want := []any{[]any{"kpis", 1, "value"}, []any{"kpis", 2, "value"}}
+	if !reflect.DeepEqual(paths, want) {
+		t.Errorf("problems at %v, want %v: %v", paths, want, problems)
+	}
+}
