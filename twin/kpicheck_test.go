@@ -167,10 +167,10 @@ func BenchmarkCheckKPIs(b *testing.B) {
 	}
 }
 
-// TestCheckKPIsNotJoinedAcross: two values that only make SQL together (one
-// opens a bracket, the next closes it) are each a
-// problem, as they would be alone; joining valid KPIs into one statement
-// never lets one KPI's text reach into another's.
+// TestCheckKPIsNotJoinedAcross: two values that would only make SQL
+// together (one opens a bracket, the next closes it) are each a problem at
+// its own path, as when checked alone, while the valid KPIs around them,
+// checked jointly, are not.
 func TestCheckKPIsNotJoinedAcross(t *testing.T) {
 	b := kpiBundle(t, `  - {name: good, source: job_runs_enriched, value: "avg(duration_seconds)"}
   - {name: opens, source: job_runs_enriched, value: "sum(duration_seconds"}
