@@ -23,7 +23,10 @@ import (
 // expression on DuckDB). Its problems name spec paths such as
 // kpis[0].value and are reported at their line like every other
 // diagnostic; its error is a failure of the check itself. It must not
-// change the bundle, which is the one rendered afterwards.
+// change the bundle, which is the one rendered afterwards. (It runs before
+// the rendering, not beside it: overlapping them saved a few milliseconds
+// on two cores but held DuckDB's memory and the rendering's at once, 35 MB
+// more at peak for the 500-team spec.)
 type KPICheck func(*model.Bundle) ([]spec.Problem, error)
 
 // Option changes how Generate and Prepare treat a spec.

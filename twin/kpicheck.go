@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,60 +32,134 @@ var checkAsOf = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // not bind (an unknown column, a function Databricks lacks, a type error) is
 // reported at the KPI's value; a breakdown its source lacks, at its by.
 //
+// The KPIs whose value is lexically self-contained (see selfContained) are
+// first tried together, as one kpi_values statement: each is its own branch
+// of the UNION ALL, with the same text as when rendered alone, so the whole
+// binds exactly when every branch does, and a spec of 200 valid KPIs costs
+// one statement instead of 200. Only when that statement fails is each of
+// them tried alone, to say which KPI is wrong.
+//
 // It opens DuckDB only when the bundle has KPIs. The generator takes it as
 // its KPI check (generator.WithKPICheck), so the generator itself never
 // depends on the engine.
 func CheckKPIs(b *model.Bundle) ([]spec.Problem, error) {
-	var c *checker
-	defer func() {
-		if c != nil {
-			c.db.Close()
-		}
-	}()
-	var problems []spec.Problem
-	for i, k := range b.Monitor.KPIs {
+	kpis := b.Monitor.KPIs
+	found := make([]*spec.Problem, len(kpis))
+	var together, alone []int // indices of the KPIs to run
+	for i, k := range kpis {
 		source, ok := model.PipelineTableByName(k.Source)
 		if !ok {
 			return nil, fmt.Errorf("internal error: kpis[%d]: no pipeline table %s", i, k.Source)
 		}
 		if k.ByColumn != "" && !source.HasColumn(k.ByColumn) {
-			problems = append(problems, spec.Problem{Path: []any{"kpis", i, "by"},
-				Message: fmt.Sprintf("by: %s needs column %s, which %s does not have", k.By, k.ByColumn, k.Source)})
+			found[i] = &spec.Problem{Path: []any{"kpis", i, "by"},
+				Message: fmt.Sprintf("by: %s needs column %s, which %s does not have", k.By, k.ByColumn, k.Source)}
 			continue
 		}
-		if c == nil {
-			var err error
-			if c, err = newChecker(b); err != nil {
-				return nil, err
-			}
+		if selfContained(k.Value) {
+			together = append(together, i)
+		} else {
+			alone = append(alone, i)
 		}
-		src, err := kpiStatement(b, k)
+	}
+	if len(together)+len(alone) > 0 {
+		c, err := newChecker(b)
 		if err != nil {
 			return nil, err
 		}
-		if err := c.try(src); err != nil {
+		defer c.db.Close()
+		var joint error // the error of the KPIs tried together
+		if len(together) > 1 {
+			if joint = c.tryKPIs(b, together); joint == nil {
+				together = nil
+			} else if errors.Is(joint, errInternal) {
+				return nil, joint
+			}
+		}
+		failed := 0
+		for _, i := range slices.Concat(together, alone) {
+			err := c.tryKPIs(b, []int{i})
 			if errors.Is(err, errInternal) {
 				return nil, err
 			}
-			problems = append(problems, spec.Problem{Path: []any{"kpis", i, "value"}, Message: kpiMessage(k, source, err)})
+			if err != nil {
+				source, _ := model.PipelineTableByName(kpis[i].Source)
+				found[i] = &spec.Problem{Path: []any{"kpis", i, "value"}, Message: kpiMessage(kpis[i], source, err)}
+				failed++
+			}
+		}
+		if joint != nil && failed == 0 {
+			return nil, fmt.Errorf("%w: the KPIs bind one by one but not in one kpi_values statement: %v", errInternal, joint)
+		}
+	}
+	var problems []spec.Problem
+	for _, p := range found {
+		if p != nil {
+			problems = append(problems, *p)
 		}
 	}
 	return problems, nil
 }
 
-// kpiStatement renders kpi_values for a copy of the bundle that holds only k.
-func kpiStatement(b *model.Bundle, k model.KPI) (string, error) {
+// selfContained reports whether a KPI value cannot reach outside its place
+// in kpi_values: it lexes on its own, holds no comment and no ${key}, and
+// its brackets pair up without closing one opened around it. Anything else
+// (a string literal or bracket one KPI opens and the next closes) could
+// make the joint statement differ from the KPIs' own, so it is tried alone.
+func selfContained(value string) bool {
+	if strings.Contains(value, "${") {
+		return false
+	}
+	toks, err := lex(&source{text: value, orig: value})
+	if err != nil {
+		return false
+	}
+	var open []string
+	at := 0
+	for _, t := range toks {
+		// Comments are dropped or blanked by lex: a gap, or a blank that
+		// is not the text, is one.
+		if t.off != at || t.kind == space && t.text != value[t.off:t.end] {
+			return false
+		}
+		at = t.end
+		if t.kind != punct {
+			continue
+		}
+		switch t.text {
+		case "(", "[":
+			open = append(open, t.text)
+		case ")", "]":
+			pair := "("
+			if t.text == "]" {
+				pair = "["
+			}
+			if len(open) == 0 || open[len(open)-1] != pair {
+				return false
+			}
+			open = open[:len(open)-1]
+		}
+	}
+	return at == len(value) && len(open) == 0
+}
+
+// tryKPIs renders kpi_values for a copy of the bundle that holds only the
+// KPIs at indices, and tries it.
+func (c *checker) tryKPIs(b *model.Bundle, indices []int) error {
 	one := *b
-	one.Monitor.KPIs = []model.KPI{k}
+	one.Monitor.KPIs = make([]model.KPI, len(indices))
+	for j, i := range indices {
+		one.Monitor.KPIs[j] = b.Monitor.KPIs[i]
+	}
 	kpiTable, _ := model.PipelineTableByName("kpi_values")
 	files, err := render.RenderTemplate(&one, kpiTable.Template())
 	if err != nil {
-		return "", err
+		return fmt.Errorf("%w: %v", errInternal, err)
 	}
 	if len(files) != 1 {
-		return "", fmt.Errorf("internal error: %s rendered %d files", kpiTable.Template(), len(files))
+		return fmt.Errorf("%w: %s rendered %d files", errInternal, kpiTable.Template(), len(files))
 	}
-	return string(files[0].Data), nil
+	return c.try(string(files[0].Data))
 }
 
 // errInternal marks a failure of the checker rather than of the KPI.

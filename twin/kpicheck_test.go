@@ -2,6 +2,7 @@ package twin_test
 
 import (
 	"encoding/json"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -136,19 +137,56 @@ func TestCheckKPIsOrdinarySpec(t *testing.T) {
 	}
 }
 
-// BenchmarkCheckKPIs checks the 20 KPIs of the ordinary spec.
+// BenchmarkCheckKPIs checks the KPIs of the example spec (3), the ordinary
+// spec (20) and the large one (200), as generate does: DuckDB opened and
+// the tables created each time.
 func BenchmarkCheckKPIs(b *testing.B) {
-	s, diags := spec.Load("big.yaml", synth.BigSpec(synth.SpecOrdinary))
-	if len(diags) > 0 {
-		b.Fatal(diags)
-	}
-	bundle, err := model.Build(s)
+	example, err := os.ReadFile("../specs/example.yaml")
 	if err != nil {
 		b.Fatal(err)
 	}
-	for b.Loop() {
-		if _, err := twin.CheckKPIs(bundle); err != nil {
+	for _, sp := range []struct {
+		name string
+		data []byte
+	}{{"example", example}, {"ordinary", synth.BigSpec(synth.SpecOrdinary)}, {"large", synth.BigSpec(synth.SpecLarge)}} {
+		s, diags := spec.Load(sp.name+".yaml", sp.data)
+		if len(diags) > 0 {
+			b.Fatal(diags)
+		}
+		bundle, err := model.Build(s)
+		if err != nil {
 			b.Fatal(err)
 		}
+		b.Run(sp.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := twin.CheckKPIs(bundle); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestCheckKPIsNotJoinedAcross: two values that would only make SQL
+// together (one opens a bracket, the next closes it) are each a problem at
+// its own path, as when checked alone, while the valid KPIs around them,
+// checked jointly, are not.
+func TestCheckKPIsNotJoinedAcross(t *testing.T) {
+	b := kpiBundle(t, `  - {name: good, source: job_runs_enriched, value: "avg(duration_seconds)"}
+  - {name: opens, source: job_runs_enriched, value: "sum(duration_seconds"}
+  - {name: closes, source: job_runs_enriched, value: "cost_net)"}
+  - {name: good_too, source: job_runs_enriched, value: "sum(cost_net)"}
+`)
+	problems, err := twin.CheckKPIs(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var paths []any
+	for _, p := range problems {
+		paths = append(paths, p.Path)
+	}
+	want := []any{[]any{"kpis", 1, "value"}, []any{"kpis", 2, "value"}}
+	if !reflect.DeepEqual(paths, want) {
+		t.Errorf("problems at %v, want %v: %v", paths, want, problems)
 	}
 }

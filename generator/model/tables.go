@@ -1,6 +1,9 @@
 package model
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // Column is one column of a declared table (system, bronze, silver, gold or
 // collector): its Databricks type as declared, which the pipeline DDL and the
@@ -503,12 +506,18 @@ func ConfigTables() []PipelineTable {
 	}
 }
 
-// PipelineTableByName returns the named silver or gold table.
+// PipelineTableByName returns the named silver or gold table. Its slices
+// are shared with every other caller: read them, do not change them.
 func PipelineTableByName(name string) (PipelineTable, bool) {
-	for _, t := range PipelineTables() {
+	for _, t := range declaredPipelineTables() {
 		if t.Name == name {
 			return t, true
 		}
 	}
 	return PipelineTable{}, false
 }
+
+// declaredPipelineTables is PipelineTables built once: each build parses
+// every column's type, and the model and the KPI check look a table up
+// once per KPI.
+var declaredPipelineTables = sync.OnceValue(PipelineTables)

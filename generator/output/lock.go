@@ -52,6 +52,8 @@ func (w *writer) acquireLock() error {
 	data, _ := json.Marshal(me)
 	data = append(data, '\n')
 	for attempt := 0; ; attempt++ {
+		// Not synced: a lock guards this boot's runs only, and after a
+		// crash the holder it names is gone, so the lock is stale anyway.
 		err := w.fs.WriteNew(path, data, 0o644)
 		if err == nil {
 			w.locked = true

@@ -178,6 +178,11 @@ func (w *writer) write(files []render.File, force bool) (*Result, error) {
 		}
 		temps[i] = tmp
 	}
+	// A rename of an unsynced file can survive a power cut that its content
+	// does not: every new file is on disk before the first rename.
+	if err := w.fs.Sync(temps); err != nil {
+		return nil, fmt.Errorf("flush the new files to disk: %w", err)
+	}
 	// Then swap them in, prune, and move the manifest last: it is the
 	// commit. Until it is in place everything can be moved back.
 	manifest := -1

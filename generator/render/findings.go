@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/dbmon/dbmon"
 	"github.com/dbmon/dbmon/generator/model"
 )
 
@@ -47,7 +46,7 @@ func Findings(b *model.Bundle, prefix string) ([]Query, error) {
 func findings(b *model.Bundle, prefix string, windowed bool) ([]Query, error) {
 	var out []Query
 	for _, f := range findingFamilies() {
-		tmpl, err := parse(dbmon.Templates, "templates/findings/"+f+".sql.tmpl")
+		tmpl, err := parse("templates/findings/" + f + ".sql.tmpl")
 		if err != nil {
 			return nil, err
 		}
@@ -91,7 +90,7 @@ func AlertQueries(b *model.Bundle, prefix string) ([]string, error) {
 	for _, q := range queries {
 		byFamily[q.Family] = indentLines(q.SQL, "  ")
 	}
-	tmpl, err := parse(dbmon.Templates, alertQueryTemplate)
+	tmpl, err := parse(alertQueryTemplate)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +105,7 @@ func AlertQueries(b *model.Bundle, prefix string) ([]string, error) {
 		if err := tmpl.Execute(&buf, alertQueryData{Alert: a, Finding: finding, Prefix: prefix}); err != nil {
 			return nil, fmt.Errorf("execute %s for alert %s: %w", alertQueryTemplate, a.Key, err)
 		}
-		out[i] = strings.TrimRight(buf.String(), "\n") + "\n"
+		out[i] = string(append(bytes.TrimRight(buf.Bytes(), "\n"), '\n')) // one copy per alert
 	}
 	return out, nil
 }
@@ -130,7 +129,7 @@ const bronzeCopyTemplate = "templates/bronze/filtered_copy.sql.tmpl"
 // twin runs in place of a streaming table's Python source, with the same
 // source, key expectations and filters.
 func BronzeCopySQL(b *model.Bundle, t model.BronzeTable) (string, error) {
-	tmpl, err := parse(dbmon.Templates, bronzeCopyTemplate)
+	tmpl, err := parse(bronzeCopyTemplate)
 	if err != nil {
 		return "", err
 	}

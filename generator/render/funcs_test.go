@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/Masterminds/sprig/v3"
+
 	"github.com/dbmon/dbmon/generator/model"
 	"github.com/dbmon/dbmon/generator/spec"
 )
@@ -134,6 +136,19 @@ func TestMarkdownAndIdentifierQuoting(t *testing.T) {
 	} {
 		if got := c.f(c.in); got != c.want {
 			t.Errorf("%q: got %q, want %q", c.in, got, c.want)
+		}
+	}
+}
+
+// TestIndentIsSprigs: the FuncMap's indent, dbmon's own for speed, writes
+// what sprig's does.
+func TestIndentIsSprigs(t *testing.T) {
+	sprigIndent := sprig.HermeticTxtFuncMap()["indent"].(func(int, string) string)
+	for _, v := range []string{"", "a", "a\nb", "\n", "a\n\nb\n", "SELECT 1\n  FROM t\n"} {
+		for _, n := range []int{0, 2, 8} {
+			if got, want := indent(n, v), sprigIndent(n, v); got != want {
+				t.Errorf("indent(%d, %q) = %q, sprig gives %q", n, v, got, want)
+			}
 		}
 	}
 }

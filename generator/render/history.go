@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/dbmon/dbmon"
 	"github.com/dbmon/dbmon/generator/model"
 )
 
@@ -31,7 +30,7 @@ type HistoryStatement struct {
 // history table in model order: the statements src/maintenance/history.py
 // runs, and the twin runs the same text.
 func HistoryStatements(b *model.Bundle) ([]HistoryStatement, error) {
-	tmpl, err := parse(dbmon.Templates, historyMergeTemplate)
+	tmpl, err := parse(historyMergeTemplate)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/dbmon/dbmon"
 	"github.com/dbmon/dbmon/generator/model"
 )
 
@@ -17,7 +16,7 @@ import (
 func ReconcileQueries(b *model.Bundle, prefix string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, name := range []string{"usage_cost", "official_job_cost"} {
-		tmpl, err := parse(dbmon.Templates, "templates/reconcile/"+name+".sql.tmpl")
+		tmpl, err := parse("templates/reconcile/" + name + ".sql.tmpl")
 		if err != nil {
 			return nil, err
 		}

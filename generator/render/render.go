@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
-	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/dbmon/dbmon"
@@ -182,13 +182,20 @@ func bronzeFiles(streaming bool) func(b *model.Bundle) ([]Instance, error) {
 // Render executes every template of the manifest and returns the files sorted
 // by path. It fails on the first template error, naming the template.
 func Render(b *model.Bundle) ([]File, error) {
-	files, err := renderTemplates(dbmon.Templates, Manifest, b)
+	var dashboards []dashboard.File
+	var dashErr error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		dashboards, dashErr = Dashboards(b)
+	}()
+	files, err := renderTemplates(Manifest, b)
+	<-done
 	if err != nil {
 		return nil, err
 	}
-	dashboards, err := Dashboards(b)
-	if err != nil {
-		return nil, err
+	if dashErr != nil {
+		return nil, dashErr
 	}
 	for _, d := range dashboards {
 		files = append(files, File{Path: d.Path, Data: d.JSON})
@@ -202,7 +209,7 @@ func Render(b *model.Bundle) ([]File, error) {
 // 6-column grid or field names consistent, and Build validates both. Their
 // dataset queries are templates, the named blocks of dashboardTemplates.
 func Dashboards(b *model.Bundle) ([]dashboard.File, error) {
-	sql, err := dashboardSQL(dbmon.Templates)
+	sql, err := dashboardSQL()
 	if err != nil {
 		return nil, err
 	}
@@ -213,10 +220,10 @@ func Dashboards(b *model.Bundle) ([]dashboard.File, error) {
 // block per dataset, parsed into one set.
 const dashboardTemplates = "templates/dashboards/*.sql.tmpl"
 
-// dashboardSQL parses dashboardTemplates with the render FuncMap and returns
-// the function that renders one block of it.
-func dashboardSQL(fsys fs.FS) (dashboard.SQL, error) {
-	tmpl, err := template.New("dashboards").Funcs(Funcs()).Option("missingkey=error").ParseFS(fsys, dashboardTemplates)
+// dashboardSQL parses dashboardTemplates with the render FuncMap, once per
+// process, and returns the function that renders one block of it.
+var dashboardSQL = sync.OnceValues(func() (dashboard.SQL, error) {
+	tmpl, err := template.New("dashboards").Funcs(funcs()).Option("missingkey=error").ParseFS(dbmon.Templates, dashboardTemplates)
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", dashboardTemplates, err)
 	}
@@ -227,73 +234,133 @@ func dashboardSQL(fsys fs.FS) (dashboard.SQL, error) {
 		}
 		return buf.String(), nil
 	}, nil
-}
+})
 
 // RenderTemplate renders only the files of one manifest template (the KPI
 // check needs kpi_values alone, not the whole bundle).
 func RenderTemplate(b *model.Bundle, template string) ([]File, error) {
 	for _, ft := range Manifest {
 		if ft.Template == template {
-			return renderTemplates(dbmon.Templates, []FileTemplate{ft}, b)
+			return renderTemplates([]FileTemplate{ft}, b)
 		}
 	}
 	return nil, fmt.Errorf("no template %q in the manifest", template)
 }
 
-func renderTemplates(fsys fs.FS, manifest []FileTemplate, b *model.Bundle) ([]File, error) {
+// renderTemplates renders each template of manifest on its own goroutine:
+// they only read the bundle, and a large bundle's alerts.yml alone takes a
+// tenth of a second. The results are then taken in manifest order, so the
+// files and the first error are those of rendering one after another.
+func renderTemplates(manifest []FileTemplate, b *model.Bundle) ([]File, error) {
+	results := make([]rendered, len(manifest))
+	var wg sync.WaitGroup
+	for i, ft := range manifest {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = renderOne(ft, b)
+		}()
+	}
+	wg.Wait()
 	seen := map[string]string{}
 	var files []File
-	for _, ft := range manifest {
-		tmpl, err := parse(fsys, ft.Template)
-		if err != nil {
-			return nil, err
-		}
-		instances, err := ft.Files(b)
-		if err != nil {
-			return nil, fmt.Errorf("template %q: %w", ft.Template, err)
-		}
-		for _, inst := range instances {
-			if prev, dup := seen[inst.Path]; dup {
-				return nil, fmt.Errorf("templates %q and %q both make %s", prev, ft.Template, inst.Path)
+	for i, r := range results {
+		for _, p := range r.paths {
+			if prev, dup := seen[p]; dup {
+				return nil, fmt.Errorf("templates %q and %q both make %s", prev, manifest[i].Template, p)
 			}
-			seen[inst.Path] = ft.Template
-			var buf bytes.Buffer
-			if err := tmpl.Execute(&buf, inst.Data); err != nil {
-				return nil, fmt.Errorf("execute template %q for %s: %w", ft.Template, inst.Path, err)
-			}
-			files = append(files, File{Path: inst.Path, Data: normalize(buf.Bytes())})
+			seen[p] = manifest[i].Template
 		}
+		if r.err != nil {
+			return nil, r.err
+		}
+		files = append(files, r.files...)
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, nil
 }
 
-// normalize trims trailing spaces on each line and ends the file with exactly
-// one newline, so template whitespace never shows up as a diff.
-func normalize(data []byte) []byte {
-	lines := strings.Split(string(data), "\n")
-	for i, l := range lines {
-		lines[i] = strings.TrimRight(l, " \t")
-	}
-	return []byte(strings.TrimRight(strings.Join(lines, "\n"), "\n") + "\n")
+// rendered is what one manifest template made: the path of every instance
+// it reached and the files it rendered, or the error that stopped it at
+// its last path.
+type rendered struct {
+	paths []string
+	files []File
+	err   error
 }
 
-// parse reads one template with the shared partials.
-func parse(fsys fs.FS, name string) (*template.Template, error) {
-	src, err := fs.ReadFile(fsys, name)
+func renderOne(ft FileTemplate, b *model.Bundle) rendered {
+	tmpl, err := parse(ft.Template)
+	if err != nil {
+		return rendered{err: err}
+	}
+	instances, err := ft.Files(b)
+	if err != nil {
+		return rendered{err: fmt.Errorf("template %q: %w", ft.Template, err)}
+	}
+	var r rendered
+	for _, inst := range instances {
+		r.paths = append(r.paths, inst.Path)
+		var buf bytes.Buffer
+		if err := tmpl.Execute(&buf, inst.Data); err != nil {
+			r.err = fmt.Errorf("execute template %q for %s: %w", ft.Template, inst.Path, err)
+			return r
+		}
+		r.files = append(r.files, File{Path: inst.Path, Data: normalize(buf.Bytes())})
+	}
+	return r
+}
+
+// normalize trims trailing spaces on each line and ends the file with exactly
+// one newline, so template whitespace never shows up as a diff. It works in
+// place (the text only shrinks), so data must be the caller's to give: a
+// large bundle's alerts.yml is megabytes, and copying it line by line was a
+// tenth of the generator's time.
+func normalize(data []byte) []byte {
+	out := data[:0]
+	for rest := data; ; {
+		line, after, more := bytes.Cut(rest, []byte("\n"))
+		out = append(out, bytes.TrimRight(line, " \t")...)
+		if !more {
+			break
+		}
+		out = append(out, '\n')
+		rest = after
+	}
+	return append(bytes.TrimRight(out, "\n"), '\n')
+}
+
+// parsed holds every template parsed so far, by name. The templates are
+// embedded, so a name always parses to the same template, and a parsed
+// template may be executed concurrently: each is parsed once per process,
+// however often it is rendered (the KPI check renders kpi_values once per
+// KPI, preview renders the finding queries again).
+var parsed sync.Map // name -> *template.Template
+
+// funcs is the function map every template is parsed with.
+var funcs = sync.OnceValue(Funcs)
+
+// parse returns the template name of dbmon.Templates with the shared
+// partials, parsing it on first use.
+func parse(name string) (*template.Template, error) {
+	if t, ok := parsed.Load(name); ok {
+		return t.(*template.Template), nil
+	}
+	src, err := fs.ReadFile(dbmon.Templates, name)
 	if err != nil {
 		return nil, fmt.Errorf("read template %q: %w", name, err)
 	}
 	// missingkey=error: a template that names a field the model lacks
 	// fails here instead of printing "<no value>" into a bundle.
-	tmpl, err := template.New(name).Funcs(Funcs()).Option("missingkey=error").Parse(string(src))
+	tmpl, err := template.New(name).Funcs(funcs()).Option("missingkey=error").Parse(string(src))
 	if err != nil {
 		return nil, fmt.Errorf("parse template %q: %w", name, err)
 	}
-	if matches, _ := fs.Glob(fsys, partials); len(matches) > 0 {
-		if tmpl, err = tmpl.ParseFS(fsys, partials); err != nil {
+	if matches, _ := fs.Glob(dbmon.Templates, partials); len(matches) > 0 {
+		if tmpl, err = tmpl.ParseFS(dbmon.Templates, partials); err != nil {
 			return nil, fmt.Errorf("parse partials for %q: %w", name, err)
 		}
 	}
-	return tmpl, nil
+	t, _ := parsed.LoadOrStore(name, tmpl)
+	return t.(*template.Template), nil
 }
