@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/dbmon/dbmon"
 	"github.com/dbmon/dbmon/generator/model"
 )
 
@@ -27,7 +26,7 @@ type collectorQueryData struct {
 // :window_start (TIMESTAMP). The collector embeds it with
 // CollectorSchemaPlaceholder as prefix; the twin runs it with none.
 func CollectorQuery(prefix string) (string, error) {
-	tmpl, err := parse(dbmon.Templates, collectorQueryTemplate)
+	tmpl, err := parse(collectorQueryTemplate)
 	if err != nil {
 		return "", err
 	}
