@@ -51,11 +51,11 @@ const (
 	// warehouse, the size the monitor's queries need.
 	EstimateWarehouseDBUPerHour = 12
 	// EstimateDatasetsPerDashboard is the datasets a dashboard load runs
-	// (the generated dashboards have 8 to 13; a test keeps this their
-	// rounded mean). An AI/BI dashboard caches its results until its tables
+	// (the generated dashboards have 3 to 9; a test keeps this their
+	// rounded mean on specs/example.yaml). An AI/BI dashboard caches its results until its tables
 	// change, so it runs them at most once per pipeline refresh however many
 	// people look.
-	EstimateDatasetsPerDashboard = 10
+	EstimateDatasetsPerDashboard = 6
 )
 
 // Estimate is the estimated daily warehouse use of one component.

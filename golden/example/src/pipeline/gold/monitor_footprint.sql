@@ -42,7 +42,7 @@ WITH own AS (
 estimates AS (
   SELECT * FROM VALUES
     ('alerts', CAST(364 AS DOUBLE), CAST(6.066666666666666 AS DOUBLE)),
-    ('dashboards', CAST(960 AS DOUBLE), CAST(16 AS DOUBLE))
+    ('dashboards', CAST(576 AS DOUBLE), CAST(9.600000000000001 AS DOUBLE))
     AS e(component, queries, dbus)
 ),
 sql_price AS (

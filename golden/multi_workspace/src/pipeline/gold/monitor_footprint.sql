@@ -42,7 +42,7 @@ WITH own AS (
 estimates AS (
   SELECT * FROM VALUES
     ('alerts', CAST(753.7142857142858 AS DOUBLE), CAST(12.561904761904763 AS DOUBLE)),
-    ('dashboards', CAST(720 AS DOUBLE), CAST(12 AS DOUBLE))
+    ('dashboards', CAST(432 AS DOUBLE), CAST(7.199999999999999 AS DOUBLE))
     AS e(component, queries, dbus)
 ),
 sql_price AS (
