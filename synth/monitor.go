@@ -124,7 +124,8 @@ func (g *gen) emitOwn() {
 		}
 		sku := any("PREMIUM_JOBS_SERVERLESS_COMPUTE_" + g.region)
 		seq := 0
-		for start := cron.Next(g.start.Add(-time.Second), loc); !start.IsZero() && start.Before(g.asOf); start = cron.Next(start, loc) {
+		for fire := cron.Next(g.start.Add(-time.Second), loc); !fire.IsZero() && fire.Before(g.asOf); fire = cron.Next(fire, loc) {
+			start := fire.UTC() // rows carry UTC instants
 			runID := numericID(runKey(oj.idx, seq))
 			seq++
 			end := start.Add(oj.dur)
