@@ -65,9 +65,9 @@ func TestFootprint_OwnCostByComponent(t *testing.T) {
 		// The spec has no destinations, so no alert: no evaluations.
 		row("alerts", "estimated", 0.0, 0, 0),
 		row("collector", "measured", nil, 1, 1.0), // 1 DBU x 1.00
-		// 4 dashboards x 10 datasets x 24 refreshes a day = 960 queries x 5 s
-		// = 4/3 h at 12 DBU/h = 16 DBU, at the day's SQL price 0.70.
-		row("dashboards", "estimated", 960.0, 16, 11.2),
+		// 4 dashboards x 6 datasets x 24 refreshes a day = 576 queries x 5 s
+		// = 0.8 h at 12 DBU/h = 9.6 DBU, at the day's SQL price 0.70.
+		row("dashboards", "estimated", 576.0, 9.6, 6.72),
 		row("pipeline", "measured", nil, 2, 0.8), // 2 DBU x 0.40; the other bundle's 3 DBU are not ours
 	})
 }
