@@ -168,3 +168,6 @@ func (b *Bundle) EstimateQuerySeconds() int { return EstimateQuerySeconds }
 
 // EstimateWarehouseDBUPerHour is EstimateWarehouseDBUPerHour, for the templates.
 func (b *Bundle) EstimateWarehouseDBUPerHour() int { return EstimateWarehouseDBUPerHour }
+
+// EstimateDatasetsPerDashboard is EstimateDatasetsPerDashboard, for the templates.
+func (b *Bundle) EstimateDatasetsPerDashboard() int { return EstimateDatasetsPerDashboard }
