@@ -8,9 +8,14 @@ package twin_test
 // max_lag plus its lateness, and not on a fresh one.
 
 import (
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/dbmon/dbmon/generator"
+	"github.com/dbmon/dbmon/preview"
+	"github.com/dbmon/dbmon/synth"
 	"github.com/dbmon/dbmon/twin"
 )
 
@@ -138,4 +143,51 @@ func healthSubjects(t *testing.T, e *twin.Engine, specYAML string) []string {
 		}
 	}
 	return out
+}
+
+// TestFootprint_StaleSyntheticSourcesPage: the example's synthetic account
+// (the monitor's own jobs included) whose system tables stopped arriving 4
+// hours before the refresh. The job and task run timelines and the pipeline
+// updates are past 3h30m (max_lag 3h plus lateness.jobs 30m): monitor_health
+// flags those three and its alert fires; billing, allowed 15h, is not
+// flagged, nor is the pipeline, which refreshed. (The same data up to the
+// refresh flags nothing: TestCleanDataFlagsNothing.)
+func TestFootprint_StaleSyntheticSourcesPage(t *testing.T) {
+	res := prepare(t, "../specs/example.yaml")
+	src := preview.Rows("synthetic data that stopped 4 hours ago", func(e *twin.Engine) error {
+		l, err := e.Loader()
+		if err != nil {
+			return err
+		}
+		cfg := synth.Config{Seed: 7, Jobs: 20, Days: 10, NodeGrainMinutes: 60, AsOf: asOf.Add(-4 * time.Hour)}
+		if _, err := synth.Generate(res.Spec, cfg, l); err != nil {
+			l.Close()
+			return err
+		}
+		return l.Close()
+	})
+	r := run(t, res, src)
+	// Other families may flag too: a run that was in progress when the data
+	// stopped looks like it is still running (a max_duration breach), which
+	// is why a stale monitor must page.
+	var flagged []string
+	for _, f := range r.Findings {
+		if f.Family == "monitor_health" {
+			flagged = append(flagged, f.Subject)
+		}
+	}
+	slices.Sort(flagged)
+	want := []string{"system.lakeflow.job_run_timeline", "system.lakeflow.job_task_run_timeline", "system.lakeflow.pipeline_update_timeline"}
+	if !slices.Equal(flagged, want) {
+		t.Errorf("monitor_health flags %q, want %q", flagged, want)
+	}
+	fired := false
+	for _, a := range r.Alerts {
+		if strings.HasSuffix(a.Key, "_monitor_health") {
+			fired = a.Fired
+		}
+	}
+	if !fired {
+		t.Error("the monitor_health alert does not fire on sources 4 hours behind")
+	}
 }
