@@ -99,6 +99,11 @@ type Report struct {
 	// Reports are the e-mails the report jobs would send: one copy per
 	// dashboard task, with its recipients and datasets.
 	Reports []twin.ReportCopy
+	// Footprint is the monitor's own use per component over the
+	// FootprintDays full days from FootprintFrom (monitor_footprint).
+	Footprint     []twin.FootprintRow
+	FootprintFrom time.Time
+	Currency      string
 
 	// Engine holds every built table until Close, for Export and for
 	// callers that query further.
@@ -147,6 +152,10 @@ func Run(ctx context.Context, res *generator.Result, src Source, asOf time.Time)
 	if r.Reports, err = e.ReportCopies(res.Bundle, res.Files); err != nil {
 		return nil, err
 	}
+	if r.Footprint, r.FootprintFrom, err = e.Footprint(FootprintDays); err != nil {
+		return nil, err
+	}
+	r.Currency = res.Bundle.Monitor.Pricing.Currency
 	return r, nil
 }
 

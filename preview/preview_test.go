@@ -44,6 +44,9 @@ func TestPrint(t *testing.T) {
 		Findings:  []twin.Finding{{Family: "job_failure", Detail: "run 1 failed"}},
 		Alerts:    []twin.AlertResult{{Key: "job_failure_core", Fired: true, Rows: []twin.Finding{{}}}, {Key: "budget_all"}},
 		Incidents: []synth.Incident{{Kind: "failure_streak", Team: "core", Detail: "three in a row"}},
+		Footprint: []twin.FootprintRow{{Component: "pipeline", Method: "measured", DBUs: 117.6, CostNet: 28.93},
+			{Component: "alerts", Method: "estimated", DBUs: 42.46, CostNet: 19.154}},
+		FootprintFrom: asOf.AddDate(0, 0, -7), Currency: "EUR",
 		Reports: []twin.ReportCopy{
 			{Report: "digest", Dashboard: "executive_overview", Cron: "0 0 8 ? * MON", Timezone: "Europe/Berlin", Task: "send",
 				Subscribers: []model.Subscriber{{UserName: "cfo@example.com", Destination: "leaders"}, {DestinationID: "7a1b", Destination: "slack"}},
@@ -105,6 +108,11 @@ Reports (2 jobs, 3 e-mails)
       to core@example.com
     team web                 2 datasets, 0 rows (1 datasets filtered to the team)
       to web-slack (destination 9c9c)
+
+The monitor itself (7 full days from 2026-11-20, net cost in EUR)
+  pipeline     measured       117.6 DBU      28.93
+  alerts       estimated       42.5 DBU      19.15
+  total                       160.1 DBU      48.08
 
 Injected incidents (1)
   failure_streak    core             three in a row

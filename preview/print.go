@@ -85,12 +85,33 @@ func (r *Report) Print(w io.Writer) {
 		}
 	}
 	r.printReports(w)
+	r.printFootprint(w)
 	if r.Synthetic {
 		fmt.Fprintf(w, "\nInjected incidents (%d)\n", len(r.Incidents))
 		for _, in := range r.Incidents {
 			fmt.Fprintf(w, "  %-17s %-16s %s\n", in.Kind, orDash(in.Team), in.Detail)
 		}
 	}
+}
+
+// FootprintDays is how many full days the footprint summary covers.
+const FootprintDays = 7
+
+// printFootprint prints what the monitor itself used over the last
+// FootprintDays full days, per component, with the total.
+func (r *Report) printFootprint(w io.Writer) {
+	fmt.Fprintf(w, "\nThe monitor itself (%d full days", FootprintDays)
+	if len(r.Footprint) == 0 {
+		fmt.Fprintln(w, ")\n  (no usage carries the bundle's tags yet)")
+		return
+	}
+	fmt.Fprintf(w, " from %s, net cost in %s)\n", r.FootprintFrom.Format("2006-01-02"), r.Currency)
+	var dbus, cost float64
+	for _, f := range r.Footprint {
+		fmt.Fprintf(w, "  %-12s %-9s %10.1f DBU %10.2f\n", f.Component, f.Method, f.DBUs, f.CostNet)
+		dbus, cost = dbus+f.DBUs, cost+f.CostNet
+	}
+	fmt.Fprintf(w, "  %-22s %10.1f DBU %10.2f\n", "total", dbus, cost)
 }
 
 // printReports lists the e-mails the report jobs would send: per report its

@@ -491,6 +491,8 @@ func (g *gen) emitStatic() {
 		g.emit(tWorkspaces, r)
 	}
 	used := map[string]bool{"PREMIUM_ALL_PURPOSE_COMPUTE": true} // interactive clusters always bill
+	// the monitor's own jobs and pipeline (monitor.go)
+	used["PREMIUM_JOBS_SERVERLESS_COMPUTE_"+g.region], used["PREMIUM_DLT_CORE_COMPUTE"] = true, true
 	for _, j := range g.jobs {
 		if j.compute != allPurpose {
 			used[j.sku(g)] = true

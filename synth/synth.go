@@ -168,6 +168,9 @@ func Generate(s *spec.Spec, cfg Config, sink Sink) ([]Incident, error) {
 		}
 		g.emitShared(c)
 	}
+	if g.err == nil {
+		g.emitOwn() // last: it must not move any other row (monitor.go)
+	}
 	if g.err != nil {
 		return nil, g.err
 	}

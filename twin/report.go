@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/dbmon/dbmon/generator/model"
 	"github.com/dbmon/dbmon/generator/render"
@@ -200,6 +201,42 @@ func (e *Engine) SLASummary(b *model.Bundle, days int) ([]SLAStatus, error) {
 		out = append(out, st)
 	}
 	return out, nil
+}
+
+// FootprintRow is the monitor's own use of one component over a few days
+// (monitor_footprint summed).
+type FootprintRow struct {
+	Component, Method string
+	DBUs, CostNet     float64
+}
+
+// Footprint sums monitor_footprint per component over the days local days
+// before the newest one (the newest, today, is still filling), and returns
+// the first day summed.
+func (e *Engine) Footprint(days int) ([]FootprintRow, time.Time, error) {
+	var from time.Time
+	var out []FootprintRow
+	rows, err := e.DB.Query(`SELECT component, method, sum(dbus), coalesce(sum(cost_net), 0), min(usage_date)
+		FROM monitor_footprint
+		WHERE usage_date < (SELECT max(usage_date) FROM monitor_footprint)
+		  AND usage_date >= (SELECT max(usage_date) FROM monitor_footprint) - CAST(? AS INTEGER)
+		GROUP BY component, method ORDER BY method DESC, component`, days)
+	if err != nil {
+		return nil, from, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f FootprintRow
+		var first time.Time
+		if err := rows.Scan(&f.Component, &f.Method, &f.DBUs, &f.CostNet, &first); err != nil {
+			return nil, from, err
+		}
+		if from.IsZero() || first.Before(from) {
+			from = first
+		}
+		out = append(out, f)
+	}
+	return out, from, rows.Err()
 }
 
 // Query translates a Databricks SQL query (bare table names, no pipeline

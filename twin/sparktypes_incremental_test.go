@@ -14,7 +14,7 @@ import (
 // have no reason the twin can see. The team, SLA-selector and failure-class
 // rules count distinct matched conditions; the p95 duration is an exact
 // percentile; the two bronze views read system tables, whose row tracking
-// dbmon cannot set.
+// dbmon cannot set; monitor_freshness records when the refresh ran.
 var recomputed = map[string][]string{
 	"billing_enriched":     {"OPERATOR_NOT_INCREMENTALIZABLE: count(DISTINCT)"},
 	"bronze_list_prices":   {"ROW_TRACKING_NOT_ENABLED: system.billing.list_prices"},
@@ -24,6 +24,7 @@ var recomputed = map[string][]string{
 	"failure_classified":   {"OPERATOR_NOT_INCREMENTALIZABLE: count(DISTINCT)"},
 	"job_summary_daily":    {"OPERATOR_NOT_INCREMENTALIZABLE: percentile"},
 	"jobs_current":         {"OPERATOR_NOT_INCREMENTALIZABLE: count(DISTINCT)"},
+	"monitor_freshness":    {"EXPRESSION_NOT_DETERMINISTIC: current_timestamp()"},
 	"sla_compliance":       {"OPERATOR_NOT_INCREMENTALIZABLE: count(DISTINCT)"},
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -585,5 +586,21 @@ func runOnTwin(t *testing.T, path string, wantRows bool) {
 				}
 			}
 		}
+	}
+}
+
+// TestEstimateDatasetsPerDashboard: monitor_footprint estimates the
+// dashboards' warehouse time from model.EstimateDatasetsPerDashboard, which
+// must stay the rounded mean of what the dashboards really run.
+func TestEstimateDatasetsPerDashboard(t *testing.T) {
+	l := load(t, filepath.Join("..", "..", "specs", "example.yaml"))
+	n := 0
+	for _, f := range l.files {
+		n += len(parse(t, f).Datasets)
+	}
+	mean := float64(n) / float64(len(l.files))
+	if got := int(math.Round(mean)); got != model.EstimateDatasetsPerDashboard {
+		t.Errorf("the example's %d dashboards run %.2f datasets on average; model.EstimateDatasetsPerDashboard is %d",
+			len(l.files), mean, model.EstimateDatasetsPerDashboard)
 	}
 }

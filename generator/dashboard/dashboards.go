@@ -85,6 +85,23 @@ func executiveOverview(d *builder) {
 		axis{field: weekly("usage_date"), scale: ScaleTemporal, display: "Week"},
 		axis{field: sum("cost_net"), scale: ScaleQuantitative, display: "Net cost", format: money},
 		&axis{field: col("team"), scale: ScaleCategorical, display: "Team"}, 3, 6)
+
+	// What watching costs, and whether the numbers above are current.
+	d.section("The monitor itself")
+	own := d.dataset("ds_monitor_footprint", "The monitor's own cost per day and component", filterable{date: "usage_date"})
+	d.chart(Bar, "monitor_cost", "The monitor's cost per day (alerts and dashboards estimated)", own,
+		axis{field: daily("usage_date"), scale: ScaleTemporal, display: "Day"},
+		axis{field: sum("cost_net"), scale: ScaleQuantitative, display: "Net cost", format: money},
+		&axis{field: col("component"), scale: ScaleCategorical, display: "Component"}, 3, 6)
+	fresh := d.dataset("ds_monitor_freshness", "How far behind each source and table is", filterable{})
+	d.table("monitor_freshness", "Freshness at the last refresh", fresh, []column{
+		{"layer", "Layer", nil},
+		{"table_name", "Table", nil},
+		{"newest_event_time", "Newest event (UTC)", nil},
+		{"newest_date", "Newest day", nil},
+		{"lag_hours", "Behind (hours)", minutes},
+		{"max_lag_hours", "Alert at (hours)", minutes},
+	}, 3, 6)
 }
 
 // ---- job_operations ----

@@ -92,6 +92,11 @@ var Families = []struct {
 		[]string{"See which jobs drive the month's cost: cost_allocated for the team, grouped by job_id, this month.",
 			"Compare with last month in budget_status; a jump usually has one job behind it (see cost anomalies).",
 			"Agree with the team whether to cut spend or raise monthly_budget in the spec."}}},
+	{"monitor_health", FamilyDoc{"Monitor health",
+		"dbmon itself is behind: a system table the monitor's own runs keep fresh (billing usage, job and task run timelines, pipeline updates) has no event newer than alerts.monitor_health.max_lag plus its lateness, or the pipeline has not refreshed for max_lag. Every other finding may be missing or late until this clears.",
+		[]string{"Read monitor_freshness: layer pipeline is the pipeline's last refresh; each source row has its newest event and lag_seconds.",
+			"If the pipeline is behind, open the refresh job's latest runs and the pipeline's update log; a failed or stuck update, a paused schedule or a lost permission stops every table.",
+			"If one source is behind while the pipeline refreshes, check that its system schema is still enabled (dbmon doctor) and Databricks' status page; billing usage is normally hours late, so a billing lag beyond alerts.lateness.billing is news."}}},
 }
 
 // KPIDoc explains the KPI target alerts.
@@ -215,6 +220,12 @@ func (b *Bundle) buildAlerts(s *spec.Spec) error {
 		_, events := b.Monitor.Alerts.Windows[f.Name]
 		base := Alert{Key: b.Key + "_" + f.Name, Family: f.Name, Cron: cron, Timezone: b.Timezone, Events: events,
 			DisplayName: b.Name + ": " + strings.ToLower(f.Doc.Title)}
+		if f.Name == "monitor_health" { // about dbmon itself, so for whoever looks after it
+			if err := add(base, routing{fixed: monitorKeys(s)}); err != nil {
+				return err
+			}
+			continue
+		}
 		if f.Name != "sla_breach" {
 			if err := add(base, route(notify, def.Notify)); err != nil {
 				return err

@@ -63,6 +63,9 @@ var specDefaults = map[string]any{
 	"alerts.budget.notify":          "team",
 	"alerts.budget.warn_at_percent": 80.0,
 
+	"alerts.monitor_health.enabled":  true,
+	"alerts.monitor_health.schedule": spec.AfterRefresh,
+
 	"alerts.lateness.jobs":    "30m",
 	"alerts.lateness.billing": "12h",
 
@@ -145,10 +148,14 @@ type familyDefaults struct {
 }
 
 // familyDefault returns the defaults of the named alert family.
+// monitor_health has no notify: it always goes to monitor_notify.
 func familyDefault(family string) familyDefaults {
 	p := "alerts." + family + "."
-	return familyDefaults{Enabled: defaultOf[bool](p + "enabled"), Schedule: defaultOf[string](p + "schedule"),
-		Notify: defaultOf[string](p + "notify")}
+	d := familyDefaults{Enabled: defaultOf[bool](p + "enabled"), Schedule: defaultOf[string](p + "schedule")}
+	if family != "monitor_health" {
+		d.Notify = defaultOf[string](p + "notify")
+	}
+	return d
 }
 
 func init() {

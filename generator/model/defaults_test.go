@@ -239,6 +239,12 @@ kpis: [{name: k, source: job_summary_daily, value: "sum(total_runs)", target: {m
 			if a.Cron != want {
 				t.Errorf("alert %s: cron %s, the family's default schedule is %s", a.Key, a.Cron, want)
 			}
+			if a.Family == "monitor_health" { // about dbmon itself: monitor_notify
+				if len(a.Teams) > 0 || len(a.ExcludeTeams) > 0 {
+					t.Errorf("alert %s is routed by team; monitor_health goes to monitor_notify", a.Key)
+				}
+				continue
+			}
 			if len(a.Teams) == 0 && len(a.ExcludeTeams) == 0 {
 				t.Errorf("alert %s is not routed by team, the default notify", a.Key)
 			}

@@ -43,6 +43,7 @@ type Bundle struct {
 	History        []PipelineTable // the gold facts' history tables (history.go)
 	Alerts         []Alert         // sorted by key
 	Reports        []Report        // spec order
+	Footprint      Footprint       // the monitor's own cost and freshness (footprint.go)
 }
 
 // Target is a deployment target.
@@ -119,6 +120,7 @@ type Pipeline struct {
 	Key           string
 	Name          string
 	Configuration []KV // sorted by key
+	Tags          []KV // sorted by key (footprint.go)
 }
 
 // KV is one key/value pair, kept as a sorted slice so output is deterministic.
@@ -236,6 +238,7 @@ func Build(s *spec.Spec) (*Bundle, error) {
 			{ConfTimezone, b.Timezone},
 			{ConfWorkspaceIDs, strings.Join(ids, ",")},
 		},
+		Tags: ownTags(b.Name, ComponentPipeline),
 	}
 
 	refresh := or(s.Refresh, defaultRefresh)
@@ -249,7 +252,7 @@ func Build(s *spec.Spec) (*Bundle, error) {
 		Cron:           refreshCron,
 		Timezone:       b.Timezone,
 		TimeoutSeconds: refreshTimeout(refresh),
-		Tags:           []KV{{"app", "dbmon"}, {"dbmon_bundle", b.Name}},
+		Tags:           ownTags(b.Name, ComponentRefresh),
 	}
 	b.RefreshJob.HealthSeconds = b.RefreshJob.TimeoutSeconds * 3 / 4
 	b.RefreshJob.Notify = notification(s, monitorKeys(s))
@@ -265,7 +268,7 @@ func Build(s *spec.Spec) (*Bundle, error) {
 		TimeoutSeconds: 2 * 60 * 60,
 		HealthSeconds:  60 * 60,
 		Notify:         b.RefreshJob.Notify,
-		Tags:           b.RefreshJob.Tags,
+		Tags:           ownTags(b.Name, ComponentMaintenance),
 		// Each task retries once after a wait, the chain inside the job's
 		// 2 hours: history 2 x 1,200 s + 60 s, then retention
 		// 2 x 2,100 s + 300 s: 6,960 s.
@@ -281,7 +284,7 @@ func Build(s *spec.Spec) (*Bundle, error) {
 			TimeoutSeconds: 30 * 60,
 			HealthSeconds:  15 * 60,
 			Notify:         b.RefreshJob.Notify,
-			Tags:           b.RefreshJob.Tags,
+			Tags:           ownTags(b.Name, ComponentCollector),
 			// Upserts are idempotent and the next scheduled run catches up,
 			// so one retry is enough: 2 x 840 s + 60 s = 1,740 s <= 1,800 s.
 			CollectTask: &Task{TimeoutSeconds: 840, MaxRetries: 1, MinRetryIntervalMillis: 60 * 1000, RetryOnTimeout: true},
@@ -301,6 +304,9 @@ func Build(s *spec.Spec) (*Bundle, error) {
 		return nil, err
 	}
 	if err := b.buildReports(s); err != nil {
+		return nil, err
+	}
+	if err := b.buildFootprint(s); err != nil {
 		return nil, err
 	}
 	return b, nil

@@ -90,7 +90,7 @@ func (b *Bundle) buildReports(s *spec.Spec) error {
 				TimeoutSeconds: reportTimeoutSeconds,
 				HealthSeconds:  reportTimeoutSeconds / 2,
 				Notify:         b.RefreshJob.Notify,
-				Tags:           b.RefreshJob.Tags,
+				Tags:           ownTags(b.Name, ComponentReport),
 				MainTask:       &Task{TimeoutSeconds: reportTimeoutSeconds},
 			},
 		}

@@ -107,6 +107,9 @@ func (l *loader) checkRules(s *Spec) {
 		l.checkAlertSchedule(ptr("alerts", key, "schedule"), fam.Schedule, s.Refresh)
 		l.checkNotify(ptr("alerts", key, "notify"), fam.Notify, known, true)
 	}
+	if m := s.Alerts.MonitorHealth; m != nil {
+		l.checkMaxLag(ptr("alerts", "monitor_health", "max_lag"), m.MaxLag, s.Refresh)
+	}
 
 	l.uniqueNames("failure_classes", len(s.FailureClasses), func(i int) string { return s.FailureClasses[i].Name }, "failure class")
 	for i, fc := range s.FailureClasses {
@@ -455,6 +458,32 @@ func (l *loader) checkAlertSchedule(at []string, s, refresh string) {
 			"an alert reads the pipeline's tables, which change only at a refresh, so the extra evaluations find nothing new "+
 			"and cost warehouse queries (and keep the warehouse from stopping); use %s or a schedule of at least %s",
 			s, shortDuration(every), refresh, shortDuration(refreshEvery), AfterRefresh, shortDuration(refreshEvery))
+	}
+}
+
+// checkMaxLag checks alerts.monitor_health.max_lag: a lag shorter than the
+// longest gap between two refreshes is reached before every refresh, so
+// the alert would fire on a healthy monitor.
+func (l *loader) checkMaxLag(at []string, lag, refresh string) {
+	if lag == "" {
+		return
+	}
+	d, err := time.ParseDuration(lag)
+	if err != nil {
+		return // the schema's duration pattern reports it
+	}
+	if refresh == "" {
+		refresh = DefaultRefresh
+	}
+	refreshCron, err := ScheduleCron(refresh)
+	if err != nil {
+		return // reported at refresh
+	}
+	gap, err := ScheduleMaxInterval(refreshCron)
+	if err == nil && d < gap {
+		l.fail(at, "max_lag `%s` is shorter than the longest gap between two refreshes (refresh `%s`: %s): "+
+			"the tables are that old just before every refresh, so the alert would fire on a healthy monitor; use at least %s (default: 3 x that gap, %s)",
+			lag, refresh, shortDuration(gap), shortDuration(gap), shortDuration(3*gap))
 	}
 }
 

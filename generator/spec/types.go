@@ -162,7 +162,16 @@ type Alerts struct {
 	DurationAnomaly *DurationAnomalyAlert `yaml:"duration_anomaly"`
 	ClusterIdle     *ClusterIdleAlert     `yaml:"cluster_idle"`
 	Budget          *BudgetAlert          `yaml:"budget"`
+	MonitorHealth   *MonitorHealthAlert   `yaml:"monitor_health"`
 	Lateness        *Lateness             `yaml:"lateness"`
+}
+
+// MonitorHealthAlert fires when dbmon's own sources or pipeline fall
+// behind; it always notifies monitor_notify, so it has no notify.
+type MonitorHealthAlert struct {
+	Enabled  *bool  `yaml:"enabled"`
+	Schedule string `yaml:"schedule"`
+	MaxLag   string `yaml:"max_lag"`
 }
 
 // Lateness is how late the system tables' rows may arrive: durations.
@@ -186,6 +195,9 @@ func (a Alerts) Families() map[string]*RoutedAlert {
 	}
 	if a.Budget != nil {
 		out["budget"] = &a.Budget.RoutedAlert
+	}
+	if m := a.MonitorHealth; m != nil {
+		out["monitor_health"] = &RoutedAlert{Enabled: m.Enabled, Schedule: m.Schedule}
 	}
 	return out
 }

@@ -33,6 +33,7 @@ TABLES = [
     ("cost_by_workspace_history", "usage_date", True, False, "aggregate"),
     ("failure_analysis_history", "run_date", True, False, "aggregate"),
     ("job_summary_daily_history", "run_date", True, False, "aggregate"),
+    ("monitor_footprint_history", "usage_date", True, False, "aggregate"),
     ("sla_compliance_history", "period_date", True, False, "aggregate"),
     ("trend_metrics_history", "week_start", True, False, "aggregate"),
 ]
