@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -334,7 +335,7 @@ func TestReportsSection(t *testing.T) {
 			}
 		}
 		for _, ds := range c.Datasets {
-			row := fmt.Sprintf(`<tr><td>%s</td><td class="num">%d</td>`, ds.DisplayName, len(ds.Rows))
+			row := fmt.Sprintf(`<tr><td>%s</td><td class="num">%d</td>`, html.EscapeString(ds.DisplayName), len(ds.Rows))
 			if !strings.Contains(panel, row) {
 				t.Errorf("report %s team %q: no row %s", c.Report, c.Team, row)
 			}
