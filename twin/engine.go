@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -59,7 +60,7 @@ type Engine struct {
 // MemoryLimit caps DuckDB's memory (its memory_limit setting).
 var MemoryLimit = "2GB"
 
-// Open creates an in-memory twin whose "now" is asOf, with empty system
+// Open creates a twin (database files in a new temp folder) whose "now" is asOf, with empty system
 // tables and the collector's table.
 func Open(asOf time.Time, opts ...Option) (*Engine, error) {
 	o := options{zone: DefaultSessionZone}
@@ -69,13 +70,19 @@ func Open(asOf time.Time, opts ...Option) (*Engine, error) {
 	if _, err := time.LoadLocation(o.zone); err != nil || o.zone == "" || o.zone == "Local" {
 		return nil, fmt.Errorf("twin: session time zone %q is not an IANA time zone name", o.zone)
 	}
-	db, err := openDB(o.zone)
+	tmp, err := os.MkdirTemp("", "dbmon-twin-")
 	if err != nil {
 		return nil, err
 	}
-	tmp, err := os.MkdirTemp("", "dbmon-twin-")
+	// The tables live in database files in the temp folder, not in memory:
+	// DuckDB compresses what it writes to a file (a large insert goes
+	// straight to compressed row groups) and can evict those blocks without
+	// spilling them, where an in-memory table stays uncompressed. At 1,000
+	// jobs x 90 days node_timeline is 46 M rows: about 15 GB in memory,
+	// about 1.4 GB in a file (some 30 bytes a row, measured at 100 jobs).
+	db, err := openDB(o.zone, filepath.Join(tmp, "twin.duckdb"))
 	if err != nil {
-		db.Close()
+		os.RemoveAll(tmp)
 		return nil, err
 	}
 	e := &Engine{DB: db, AsOf: asOf.UTC(), Zone: o.zone, tmp: tmp}
@@ -86,7 +93,7 @@ func Open(asOf time.Time, opts ...Option) (*Engine, error) {
 		"SET memory_limit = '" + MemoryLimit + "'",
 		"SET temp_directory = '" + strings.ReplaceAll(tmp, "'", "''") + "'",
 		"SET preserve_insertion_order = false",
-		"ATTACH ':memory:' AS " + catalog,
+		"ATTACH '" + strings.ReplaceAll(filepath.Join(tmp, catalog+".duckdb"), "'", "''") + "' AS " + catalog,
 	}
 	schemas := map[string]bool{}
 	for _, t := range SystemTables {
@@ -125,10 +132,10 @@ func Open(asOf time.Time, opts ...Option) (*Engine, error) {
 	return e, nil
 }
 
-// openDB opens an empty in-memory DuckDB whose every connection has the
-// settings of a Databricks session in time zone zone.
-func openDB(zone string) (*sql.DB, error) {
-	connector, err := duckdb.NewConnector("", func(ex driver.ExecerContext) error {
+// openDB opens an empty DuckDB, in memory if path is "", whose every
+// connection has the settings of a Databricks session in time zone zone.
+func openDB(zone, path string) (*sql.DB, error) {
+	connector, err := duckdb.NewConnector(path, func(ex driver.ExecerContext) error {
 		for _, s := range sessionSettings(zone) {
 			if _, err := ex.ExecContext(context.Background(), s, nil); err != nil {
 				return fmt.Errorf("twin: %s: %w", s, err)

@@ -176,7 +176,7 @@ type checker struct {
 }
 
 func newChecker(b *model.Bundle) (*checker, error) {
-	db, err := openDB(DefaultSessionZone)
+	db, err := openDB(DefaultSessionZone, "")
 	if err != nil {
 		return nil, err
 	}
