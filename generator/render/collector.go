@@ -1,9 +1,6 @@
 package render
 
 import (
-	"bytes"
-	"fmt"
-
 	"github.com/dbmon/dbmon/generator/model"
 )
 
@@ -26,15 +23,7 @@ type collectorQueryData struct {
 // :window_start (TIMESTAMP). The collector embeds it with
 // CollectorSchemaPlaceholder as prefix; the twin runs it with none.
 func CollectorQuery(prefix string) (string, error) {
-	tmpl, err := parse(collectorQueryTemplate)
-	if err != nil {
-		return "", err
-	}
-	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, collectorQueryData{Prefix: prefix, Table: model.CollectorTable.Name}); err != nil {
-		return "", fmt.Errorf("execute %s: %w", collectorQueryTemplate, err)
-	}
-	return string(normalize(buf.Bytes())), nil
+	return executeSQL(collectorQueryTemplate, collectorQueryData{Prefix: prefix, Table: model.CollectorTable.Name})
 }
 
 // collectorFiles makes the collector, with its query, when it is enabled.

@@ -129,13 +129,9 @@ const bronzeCopyTemplate = "templates/bronze/filtered_copy.sql.tmpl"
 // twin runs in place of a streaming table's Python source, with the same
 // source, key expectations and filters.
 func BronzeCopySQL(b *model.Bundle, t model.BronzeTable) (string, error) {
-	tmpl, err := parse(bronzeCopyTemplate)
+	sql, err := executeSQL(bronzeCopyTemplate, tableData{Bundle: b, Table: t})
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%s: %w", t.Name, err)
 	}
-	var buf bytes.Buffer
-	if err := tmpl.Execute(&buf, tableData{Bundle: b, Table: t}); err != nil {
-		return "", fmt.Errorf("execute %s for %s: %w", bronzeCopyTemplate, t.Name, err)
-	}
-	return string(normalize(buf.Bytes())), nil
+	return sql, nil
 }

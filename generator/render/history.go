@@ -1,7 +1,6 @@
 package render
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 
@@ -30,21 +29,17 @@ type HistoryStatement struct {
 // history table in model order: the statements src/maintenance/history.py
 // runs, and the twin runs the same text.
 func HistoryStatements(b *model.Bundle) ([]HistoryStatement, error) {
-	tmpl, err := parse(historyMergeTemplate)
-	if err != nil {
-		return nil, err
-	}
 	var out []HistoryStatement
 	for _, h := range b.History {
 		gold, ok := model.PipelineTableByName(strings.TrimSuffix(h.Name, "_history"))
 		if !ok || model.HistoryName(gold.Name) != h.Name {
 			return nil, fmt.Errorf("history table %s has no gold table", h.Name)
 		}
-		var buf bytes.Buffer
-		if err := tmpl.Execute(&buf, historyData{Bundle: b, Gold: gold, History: h, CloseDays: model.HistoryCloseDays}); err != nil {
-			return nil, fmt.Errorf("execute %s for %s: %w", historyMergeTemplate, h.Name, err)
+		sql, err := executeSQL(historyMergeTemplate, historyData{Bundle: b, Gold: gold, History: h, CloseDays: model.HistoryCloseDays})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", h.Name, err)
 		}
-		out = append(out, HistoryStatement{Table: h.Name, SQL: string(normalize(buf.Bytes()))})
+		out = append(out, HistoryStatement{Table: h.Name, SQL: sql})
 	}
 	return out, nil
 }

@@ -1,8 +1,6 @@
 package render
 
 import (
-	"bytes"
-	"fmt"
 	"strings"
 
 	"github.com/dbmon/dbmon/generator/model"
@@ -16,15 +14,10 @@ import (
 func ReconcileQueries(b *model.Bundle, prefix string) (map[string]string, error) {
 	out := map[string]string{}
 	for _, name := range []string{"usage_cost", "official_job_cost"} {
-		tmpl, err := parse("templates/reconcile/" + name + ".sql.tmpl")
+		sql, err := executeSQL("templates/reconcile/"+name+".sql.tmpl", findingData{Bundle: b, Prefix: prefix})
 		if err != nil {
 			return nil, err
 		}
-		var buf bytes.Buffer
-		if err := tmpl.Execute(&buf, findingData{Bundle: b, Prefix: prefix}); err != nil {
-			return nil, fmt.Errorf("execute reconcile query %s: %w", name, err)
-		}
-		sql := string(normalize(buf.Bytes()))
 		for _, kv := range b.Pipeline.Configuration {
 			sql = strings.ReplaceAll(sql, "${"+kv.Key+"}", kv.Value)
 		}

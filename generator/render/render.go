@@ -311,6 +311,21 @@ func renderOne(ft FileTemplate, b *model.Bundle) rendered {
 	return r
 }
 
+// executeSQL renders the template name with data into one normalized text:
+// the statements that the twin, the collector and the maintenance job
+// take one by one rather than as bundle files.
+func executeSQL(name string, data any) (string, error) {
+	tmpl, err := parse(name)
+	if err != nil {
+		return "", err
+	}
+	var buf bytes.Buffer
+	if err := tmpl.Execute(&buf, data); err != nil {
+		return "", fmt.Errorf("execute %s: %w", name, err)
+	}
+	return string(normalize(buf.Bytes())), nil
+}
+
 // normalize trims trailing spaces on each line and ends the file with exactly
 // one newline, so template whitespace never shows up as a diff. It works in
 // place (the text only shrinks), so data must be the caller's to give: a
