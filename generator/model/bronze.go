@@ -23,9 +23,18 @@ type BronzeTable struct {
 	TimeIsDate bool
 	// HasWorkspace says the source has workspace_id (list_prices does not).
 	HasWorkspace bool
-	Keys         []string // must be non-null; rows without them are dropped
-	ClusterBy    []string
-	Comment      string
+	// EventColumn is the event time whose newest value monitor_freshness
+	// reports; empty for a source without one (workspaces_latest).
+	EventColumn string
+	// Lateness names the alerts.lateness allowance ("jobs" or "billing")
+	// with which monitor_health judges the source's age: the monitor's own
+	// runs, updates and usage keep these sources fresh. Empty: the source
+	// changes only when someone changes a job or a cluster, so its age says
+	// nothing about the monitor.
+	Lateness  string
+	Keys      []string // must be non-null; rows without them are dropped
+	ClusterBy []string
+	Comment   string
 }
 
 // File is the pipeline source file of the table, relative to the bundle root.
@@ -39,35 +48,35 @@ func (t BronzeTable) File() string {
 // BronzeTables lists every bronze table, sorted by name.
 func BronzeTables() []BronzeTable {
 	return []BronzeTable{
-		{Name: "bronze_billing_usage", Source: "system.billing.usage", Streaming: true,
+		{Name: "bronze_billing_usage", EventColumn: "usage_end_time", Lateness: "billing", Source: "system.billing.usage", Streaming: true,
 			TimeColumn: "usage_date", TimeIsDate: true, HasWorkspace: true,
 			Keys: []string{"record_id", "workspace_id"}, ClusterBy: []string{"usage_date"},
 			Comment: "Hourly billable usage records (global: every region of the account)."},
-		{Name: "bronze_clusters", Source: "system.compute.clusters", Streaming: true,
+		{Name: "bronze_clusters", EventColumn: "change_time", Source: "system.compute.clusters", Streaming: true,
 			HasWorkspace: true, Keys: []string{"workspace_id", "cluster_id"}, ClusterBy: []string{"workspace_id", "cluster_id"},
 			Comment: "Cluster configurations, one row per change (SCD2)."},
-		{Name: "bronze_job_run_timeline", Source: "system.lakeflow.job_run_timeline", Streaming: true,
+		{Name: "bronze_job_run_timeline", EventColumn: "period_end_time", Lateness: "jobs", Source: "system.lakeflow.job_run_timeline", Streaming: true,
 			TimeColumn: "period_start_time", HasWorkspace: true,
 			Keys: []string{"workspace_id", "job_id", "run_id"}, ClusterBy: []string{"period_start_time"},
 			Comment: "Job run slices: runs longer than an hour span several rows; the terminal row carries result_state."},
-		{Name: "bronze_job_task_run_timeline", Source: "system.lakeflow.job_task_run_timeline", Streaming: true,
+		{Name: "bronze_job_task_run_timeline", EventColumn: "period_end_time", Lateness: "jobs", Source: "system.lakeflow.job_task_run_timeline", Streaming: true,
 			TimeColumn: "period_start_time", HasWorkspace: true,
 			Keys: []string{"workspace_id", "job_id", "run_id"}, ClusterBy: []string{"period_start_time"},
 			Comment: "Task run slices; run_id is the task run, job_run_id its parent job run."},
-		{Name: "bronze_job_tasks", Source: "system.lakeflow.job_tasks", Streaming: true,
+		{Name: "bronze_job_tasks", EventColumn: "change_time", Source: "system.lakeflow.job_tasks", Streaming: true,
 			HasWorkspace: true, Keys: []string{"workspace_id", "job_id", "task_key"}, ClusterBy: []string{"workspace_id", "job_id"},
 			Comment: "Job task definitions, one row per change (SCD2)."},
-		{Name: "bronze_jobs", Source: "system.lakeflow.jobs", Streaming: true,
+		{Name: "bronze_jobs", EventColumn: "change_time", Source: "system.lakeflow.jobs", Streaming: true,
 			HasWorkspace: true, Keys: []string{"workspace_id", "job_id"}, ClusterBy: []string{"workspace_id", "job_id"},
 			Comment: "Job definitions, one row per change (SCD2); delete_time marks deleted jobs."},
-		{Name: "bronze_list_prices", Source: "system.billing.list_prices",
+		{Name: "bronze_list_prices", EventColumn: "price_start_time", Source: "system.billing.list_prices",
 			Keys: []string{"sku_name", "cloud", "price_start_time"}, ClusterBy: []string{"sku_name"},
 			Comment: "List prices per SKU and cloud over time; price_end_time NULL means current."},
-		{Name: "bronze_node_timeline", Source: "system.compute.node_timeline", Streaming: true,
+		{Name: "bronze_node_timeline", EventColumn: "end_time", Source: "system.compute.node_timeline", Streaming: true,
 			TimeColumn: "start_time", HasWorkspace: true,
 			Keys: []string{"workspace_id", "cluster_id", "instance_id"}, ClusterBy: []string{"start_time"},
 			Comment: "Per-minute utilization of classic compute nodes (90-day source retention)."},
-		{Name: "bronze_pipeline_update_timeline", Source: "system.lakeflow.pipeline_update_timeline", Streaming: true,
+		{Name: "bronze_pipeline_update_timeline", EventColumn: "period_end_time", Lateness: "jobs", Source: "system.lakeflow.pipeline_update_timeline", Streaming: true,
 			TimeColumn: "period_start_time", HasWorkspace: true,
 			Keys: []string{"workspace_id", "pipeline_id", "update_id"}, ClusterBy: []string{"period_start_time"},
 			Comment: "Pipeline update slices (Public Preview, columns UNCONFIRMED): links pipeline usage (dlt_update_id) to the job run whose pipeline task started the update."},

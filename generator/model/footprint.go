@@ -121,17 +121,16 @@ func (b *Bundle) buildFootprint(s *spec.Spec) error {
 	f.Estimates = []Estimate{estimate(ComponentAlerts, evaluations),
 		estimate(ComponentDashboards, float64(len(b.Dashboards)*EstimateDatasetsPerDashboard)*refreshes)}
 
-	jobs, billing := b.Monitor.Alerts.JobsLatenessSecs, b.Monitor.Alerts.BillingLatenessSecs
-	f.Sources = []FreshnessSource{
-		{"system.billing.usage", "bronze_billing_usage", "usage_end_time", f.MaxLagSecs + billing},
-		{"system.billing.list_prices", "bronze_list_prices", "price_start_time", 0},
-		{"system.compute.clusters", "bronze_clusters", "change_time", 0},
-		{"system.compute.node_timeline", "bronze_node_timeline", "end_time", 0},
-		{"system.lakeflow.job_run_timeline", "bronze_job_run_timeline", "period_end_time", f.MaxLagSecs + jobs},
-		{"system.lakeflow.job_task_run_timeline", "bronze_job_task_run_timeline", "period_end_time", f.MaxLagSecs + jobs},
-		{"system.lakeflow.job_tasks", "bronze_job_tasks", "change_time", 0},
-		{"system.lakeflow.jobs", "bronze_jobs", "change_time", 0},
-		{"system.lakeflow.pipeline_update_timeline", "bronze_pipeline_update_timeline", "period_end_time", f.MaxLagSecs + jobs},
+	lateness := map[string]int{"jobs": b.Monitor.Alerts.JobsLatenessSecs, "billing": b.Monitor.Alerts.BillingLatenessSecs}
+	for _, t := range BronzeTables() {
+		if t.EventColumn == "" {
+			continue
+		}
+		s := FreshnessSource{Table: t.Source, Bronze: t.Name, Column: t.EventColumn}
+		if t.Lateness != "" {
+			s.MaxLagSecs = f.MaxLagSecs + lateness[t.Lateness]
+		}
+		f.Sources = append(f.Sources, s)
 	}
 	for _, t := range b.Tables {
 		if t.Layer == "gold" && t.DateColumn != "" {

@@ -30,20 +30,10 @@ WITH newest AS (
     CAST(54000 AS BIGINT) AS max_lag_seconds
   FROM bronze_billing_usage
   UNION ALL
-  SELECT 'source' AS layer, 'system.billing.list_prices' AS table_name, 'price_start_time' AS event_column,
-    max(price_start_time) AS newest_event_time, CAST(NULL AS DATE) AS newest_date,
-    CAST(NULL AS BIGINT) AS max_lag_seconds
-  FROM bronze_list_prices
-  UNION ALL
   SELECT 'source' AS layer, 'system.compute.clusters' AS table_name, 'change_time' AS event_column,
     max(change_time) AS newest_event_time, CAST(NULL AS DATE) AS newest_date,
     CAST(NULL AS BIGINT) AS max_lag_seconds
   FROM bronze_clusters
-  UNION ALL
-  SELECT 'source' AS layer, 'system.compute.node_timeline' AS table_name, 'end_time' AS event_column,
-    max(end_time) AS newest_event_time, CAST(NULL AS DATE) AS newest_date,
-    CAST(NULL AS BIGINT) AS max_lag_seconds
-  FROM bronze_node_timeline
   UNION ALL
   SELECT 'source' AS layer, 'system.lakeflow.job_run_timeline' AS table_name, 'period_end_time' AS event_column,
     max(period_end_time) AS newest_event_time, CAST(NULL AS DATE) AS newest_date,
@@ -64,6 +54,16 @@ WITH newest AS (
     max(change_time) AS newest_event_time, CAST(NULL AS DATE) AS newest_date,
     CAST(NULL AS BIGINT) AS max_lag_seconds
   FROM bronze_jobs
+  UNION ALL
+  SELECT 'source' AS layer, 'system.billing.list_prices' AS table_name, 'price_start_time' AS event_column,
+    max(price_start_time) AS newest_event_time, CAST(NULL AS DATE) AS newest_date,
+    CAST(NULL AS BIGINT) AS max_lag_seconds
+  FROM bronze_list_prices
+  UNION ALL
+  SELECT 'source' AS layer, 'system.compute.node_timeline' AS table_name, 'end_time' AS event_column,
+    max(end_time) AS newest_event_time, CAST(NULL AS DATE) AS newest_date,
+    CAST(NULL AS BIGINT) AS max_lag_seconds
+  FROM bronze_node_timeline
   UNION ALL
   SELECT 'source' AS layer, 'system.lakeflow.pipeline_update_timeline' AS table_name, 'period_end_time' AS event_column,
     max(period_end_time) AS newest_event_time, CAST(NULL AS DATE) AS newest_date,
