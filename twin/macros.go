@@ -27,6 +27,7 @@ var functions = map[string]function{
 	"max_by":      {"", 2, 2},
 	"min_by":      {"", 2, 2},
 	"count_if":    {"", 1, 1},
+	"grouping":    {"", 1, 1}, // 1 when the column is not in the row's grouping set
 	"stddev":      {"", 1, 1},
 	"stddev_samp": {"", 1, 1},
 	"stddev_pop":  {"", 1, 1},

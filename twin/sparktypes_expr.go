@@ -575,7 +575,8 @@ func init() {
 	for k, names := range map[model.Kind]string{
 		model.KindBigint: `count count_if approx_count_distinct unix_timestamp to_unix_timestamp xxhash64
 			monotonically_increasing_id timestampdiff date_diff unix_seconds unix_millis unix_micros`,
-		model.KindInt: `datediff row_number rank dense_rank ntile day dayofmonth dayofweek dayofyear weekday hour
+		// grouping is TINYINT in Spark; the checker's nearest kind is INT.
+		model.KindInt: `grouping datediff row_number rank dense_rank ntile day dayofmonth dayofweek dayofyear weekday hour
 			minute second month year quarter weekofyear length char_length character_length octet_length
 			instr locate size cardinality hash array_size unix_date`,
 		model.KindDouble: `percent_rank cume_dist stddev stddev_samp stddev_pop variance var_samp var_pop

@@ -107,19 +107,19 @@ func TestSparkTypesInPipelineRun(t *testing.T) {
 			continue
 		}
 		src := string(f.Data)
-		cast := "  CAST(i.up_minutes AS DOUBLE) AS up_minutes,"
+		cast := "  CAST(h.up_minutes AS DOUBLE) AS up_minutes,"
 		at := strings.Index(src, cast)
 		if at < 0 {
 			t.Fatalf("%s has no %q", path, cast)
 		}
 		line = 1 + strings.Count(src[:at], "\n")
-		files[i] = render.File{Path: f.Path, Data: []byte(strings.Replace(src, cast, "  i.up_minutes,", 1))}
+		files[i] = render.File{Path: f.Path, Data: []byte(strings.Replace(src, cast, "  h.up_minutes,", 1))}
 	}
 	if line == 0 {
 		t.Fatalf("no %s", path)
 	}
 	_, err := twin.Statements(res.Bundle, files, asOf)
-	want := fmt.Sprintf("%s:%d:3: column up_minutes is declared DOUBLE but Spark types i.up_minutes as DECIMAL(37,6)", path, line)
+	want := fmt.Sprintf("%s:%d:3: column up_minutes is declared DOUBLE but Spark types h.up_minutes as DECIMAL(37,6)", path, line)
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Fatalf("got %v, want an error containing %q", err, want)
 	}

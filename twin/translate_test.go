@@ -276,6 +276,8 @@ func TestFunctions(t *testing.T) {
 		{"(SELECT max_by(g, x) FROM nums)", "b"},
 		{"(SELECT min_by(g, x) FROM nums)", "a"},
 		{"(SELECT count_if(x > 1) FROM nums)", "2"},
+		{"(SELECT sum(gg) FROM (SELECT grouping(g) AS gg FROM nums GROUP BY GROUPING SETS ((g), ())))", "1"},
+		{"(SELECT sum(x) FROM nums GROUP BY GROUPING SETS ((g), ()) HAVING grouping(g) = 1)", "7"},
 		{"(SELECT variance(x) FROM nums WHERE x < 3)", "0.5"},
 		{"(SELECT stddev_samp(x) * stddev(x) FROM nums WHERE x < 3)", "0.5000000000000001"},
 		{"(SELECT stddev_pop(x) FROM nums WHERE x < 3)", "0.5"},
