@@ -41,6 +41,9 @@ func Synthetic(cfg synth.Config) Source {
 			if err != nil {
 				return nil, nil, err
 			}
+			// node_timeline stays a view of its plans: made where it is
+			// read, never written (see twin.Loader.Expand).
+			loader.Lazy = true
 			cfg.AsOf = e.AsOf
 			incidents, err := synth.Generate(res.Spec, cfg, loader)
 			if cerr := loader.Close(); err == nil {

@@ -71,7 +71,7 @@ func BenchmarkPreview(b *testing.B) {
 
 		var rows int64
 		for _, r := range runs {
-			rows += r.Rows
+			rows += max(r.Rows, 0)
 		}
 		b.ReportMetric(genTime.Seconds(), "synth-s")
 		b.ReportMetric(pipeline.Seconds(), "pipeline-s")
@@ -160,6 +160,7 @@ func benchEngine(b *testing.B, res *generator.Result, cfg synth.Config, asViews 
 	if err != nil {
 		b.Fatal(err)
 	}
+	loader.Lazy = true // as preview loads it
 	if _, err := synth.Generate(res.Spec, cfg, loader); err != nil {
 		b.Fatal(err)
 	}

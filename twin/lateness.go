@@ -206,7 +206,11 @@ func (e *Engine) hideLateRows(l Lateness) (*sourceViews, error) {
 			}
 			stmts = append(stmts, "UPDATE "+h.all+" SET __visible_at = "+a.event+" + "+intervalSQL(o.Lag)+" WHERE ("+o.Where+")")
 		}
-		stmts = append(stmts, "DROP TABLE "+h.view,
+		drop, err := e.dropStatement(h.view)
+		if err != nil {
+			return v, err
+		}
+		stmts = append(stmts, drop,
 			"CREATE VIEW "+h.view+" AS SELECT * EXCLUDE (__visible_at) FROM "+h.all+
 				" WHERE (getvariable('"+visibleFromVar+"') IS NULL OR __visible_at > getvariable('"+visibleFromVar+"'))"+
 				" AND __visible_at <= getvariable('"+visibleVar+"')")
@@ -222,7 +226,28 @@ func (e *Engine) hideLateRows(l Lateness) (*sourceViews, error) {
 	return v, nil
 }
 
-// restore puts the full tables back in place of the views.
+// dropStatement drops the table or view (a lazy system table, see
+// Loader.Expand) of that DuckDB name.
+func (e *Engine) dropStatement(name string) (string, error) {
+	cat, schema, table := "", "main", name
+	if parts := strings.Split(name, "."); len(parts) == 3 {
+		cat, schema, table = parts[0], parts[1], parts[2]
+	}
+	var kind string
+	err := e.DB.QueryRow(`SELECT table_type FROM information_schema.tables
+		WHERE table_catalog = coalesce(nullif(?, ''), current_database()) AND table_schema = ? AND table_name = ?`,
+		cat, schema, table).Scan(&kind)
+	if err != nil {
+		return "", fmt.Errorf("twin: %s: %w", name, err)
+	}
+	if kind == "VIEW" {
+		return "DROP VIEW " + name, nil
+	}
+	return "DROP TABLE " + name, nil
+}
+
+// restore puts the full tables back in place of the views (a lazy table
+// comes back as a table of the same rows).
 func (v *sourceViews) restore() error {
 	var first error
 	for i := len(v.hidden) - 1; i >= 0; i-- {

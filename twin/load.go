@@ -152,20 +152,106 @@ func (e *Engine) loadFile(path, ext, table string, cols []Column) (string, error
 // keeps the plan tables a generator expands into system tables (see
 // package synth's Sink). Call Close to flush.
 type Loader struct {
-	conn    *sql.Conn // held until Close: the pool has one connection
-	tables  map[string]*loadTable
-	plans   []string // plan tables to drop at Close, in creation order
-	flushed bool
+	// Lazy makes Expand define the system table as a view of its plans
+	// instead of inserting the rows (see Expand). Set it before Expand.
+	Lazy bool
+
+	conn      *sql.Conn // held until Close: the pool has one connection
+	connect   func() (driver.Conn, error)
+	tables    map[string]*loadTable
+	plans     []string        // plan tables to drop at Close, in creation order
+	expanded  map[string]bool // system tables Expand made views (Lazy)
+	keepPlans bool            // a view reads the plans: they stay until the engine closes
+	flushed   bool
 }
 
-// loadTable is one table being appended to.
+// loadTable is one table being appended to. Its rows go in batches to a
+// goroutine that converts and appends them on a connection of its own, so
+// the tables fill concurrently with each other and with the generator: the
+// appender's per-value work (a cgo call for every string) was most of
+// synth's time, on one core.
 type loadTable struct {
 	name  string
-	a     *duckdb.Appender
 	conv  []func(any) (driver.Value, error) // per column, chosen once from the declared type
 	cols  []Column
 	plan  bool
-	dirty bool // rows appended since the last flush
+	batch [][]any       // rows not yet handed to the worker
+	work  chan loadWork // to the worker; closed by close
+	reply chan error    // the worker's answer to each sync, and its last word
+	conn  driver.Conn   // the worker's connection
+	a     *duckdb.Appender
+	err   error // the worker's first error (worker-owned until a sync)
+}
+
+// loadWork is one message to a table's worker: rows to append, then (sync)
+// flush and report.
+type loadWork struct {
+	rows [][]any
+	sync bool
+}
+
+const loadBatch = 512 // rows per message to a worker
+
+// run is the worker: it appends every batch, and answers each sync with
+// its first error after flushing the appender (so the rows are visible to
+// every connection).
+func (t *loadTable) run() {
+	var buf [64]driver.Value
+	for w := range t.work {
+		for _, row := range w.rows {
+			if t.err != nil {
+				break
+			}
+			vals := buf[:0]
+			for i, v := range row {
+				cv, err := t.conv[i](v)
+				if err != nil {
+					t.err = fmt.Errorf("twin: %s.%s: %w", t.name, t.cols[i].Name, err)
+					break
+				}
+				vals = append(vals, cv)
+			}
+			if t.err == nil {
+				if err := t.a.AppendRow(vals...); err != nil {
+					t.err = fmt.Errorf("twin: %s: %w", t.name, err)
+				}
+			}
+		}
+		if w.sync {
+			if t.err == nil {
+				if err := t.a.Flush(); err != nil {
+					t.err = fmt.Errorf("twin: flush %s: %w", t.name, err)
+				}
+			}
+			t.reply <- t.err
+		}
+	}
+	err := t.a.Close()
+	if cerr := t.conn.Close(); err == nil {
+		err = cerr
+	}
+	if t.err == nil && err != nil {
+		t.err = fmt.Errorf("twin: flush %s: %w", t.name, err)
+	}
+	t.reply <- t.err
+}
+
+// sync hands over the pending rows and waits until the worker has appended
+// and flushed everything; it returns the worker's first error.
+func (t *loadTable) sync() error {
+	t.work <- loadWork{rows: t.batch, sync: true}
+	t.batch = nil
+	return <-t.reply
+}
+
+// close flushes and closes the appender and its connection.
+func (t *loadTable) close() error {
+	if len(t.batch) > 0 {
+		t.work <- loadWork{rows: t.batch}
+		t.batch = nil
+	}
+	close(t.work)
+	return <-t.reply
 }
 
 // Loader returns a sink for system-table rows (see package synth).
@@ -175,7 +261,8 @@ func (e *Engine) Loader() (*Loader, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Loader{conn: c, tables: map[string]*loadTable{}}, nil
+	connect := func() (driver.Conn, error) { return e.connector.Connect(context.Background()) }
+	return &Loader{conn: c, connect: connect, tables: map[string]*loadTable{}, expanded: map[string]bool{}}, nil
 }
 
 // Plan creates an empty scratch table, dropped at Close, that Append fills
@@ -217,14 +304,16 @@ func (l *Loader) open(key, catalogName, schema, name string, cols []Column, plan
 		}
 		t.conv = append(t.conv, conv)
 	}
-	err := l.conn.Raw(func(dc any) error {
-		var err error
-		t.a, err = duckdb.NewAppender(dc.(driver.Conn), catalogName, schema, name)
-		return err
-	})
+	conn, err := l.connect()
 	if err != nil {
+		return fmt.Errorf("twin: connection for %s: %w", key, err)
+	}
+	if t.a, err = duckdb.NewAppender(conn, catalogName, schema, name); err != nil {
+		conn.Close()
 		return fmt.Errorf("twin: appender for %s: %w", key, err)
 	}
+	t.conn, t.work, t.reply = conn, make(chan loadWork, 4), make(chan error, 1)
+	go t.run()
 	l.tables[key] = t
 	return nil
 }
@@ -234,6 +323,9 @@ func (l *Loader) open(key, catalogName, schema, name string, cols []Column, plan
 func (l *Loader) Append(table string, row []any) error {
 	t, ok := l.tables[table]
 	if !ok {
+		if l.expanded[table] {
+			return fmt.Errorf("twin: %s is a view of its plans since Expand; append its rows before", table)
+		}
 		st, found := SystemTable(table)
 		if !found {
 			return fmt.Errorf("twin: no system table %s", table)
@@ -246,58 +338,127 @@ func (l *Loader) Append(table string, row []any) error {
 	if len(row) != len(t.cols) {
 		return fmt.Errorf("twin: %s row has %d values, the table %d columns", table, len(row), len(t.cols))
 	}
-	var buf [32]driver.Value
-	vals := buf[:0]
-	for i, v := range row {
-		cv, err := t.conv[i](v)
-		if err != nil {
-			return fmt.Errorf("twin: %s.%s: %w", table, t.cols[i].Name, err)
-		}
-		vals = append(vals, cv)
+	// The row is the caller's no more (synth makes a new one for every
+	// row); a conversion error comes back at the next flush or Close.
+	t.batch = append(t.batch, row)
+	if len(t.batch) == loadBatch {
+		t.work <- loadWork{rows: t.batch}
+		t.batch = make([][]any, 0, loadBatch)
 	}
-	t.dirty = true
-	return t.a.AppendRow(vals...)
+	return nil
 }
 
-// Expand inserts the rows of query, a SELECT over plan tables whose output
-// columns are named after columns of the system table, into that table.
+// Expand adds the rows of query, a SELECT over plan tables whose output
+// columns are named after columns of the system table, to that table.
 // Every row appended so far is flushed first, so the query sees it.
+//
+// By default the rows are inserted. With Lazy the table becomes a view: the
+// rows appended so far (the table, renamed <name>__loaded) and the query's
+// rows, cast to the declared types, computed each time the view is read.
+// node_timeline, the largest table by far (41 M rows at 1,000 jobs x 90
+// days), then costs its expansion where it is read (the pipeline's bronze
+// copy, itself a view on the twin) instead of being written to the database
+// file and read back: writing those rows took longer than making them. A
+// lazy table takes no more appends, and its plan tables stay until the
+// engine closes.
 func (l *Loader) Expand(table, query string) error {
 	st, ok := SystemTable(table)
 	if !ok {
 		return fmt.Errorf("twin: no system table %s", table)
 	}
+	if l.expanded[table] {
+		return fmt.Errorf("twin: %s is expanded already", table)
+	}
 	if err := l.flush(); err != nil {
 		return err
 	}
-	stmt := "INSERT INTO " + catalog + "." + st.Schema + "." + st.Name + " BY NAME " + query
-	if _, err := l.conn.ExecContext(context.Background(), stmt); err != nil {
-		return fmt.Errorf("twin: expand %s: %w", table, err)
+	full := catalog + "." + st.Schema + "." + st.Name
+	if !l.Lazy {
+		if _, err := l.conn.ExecContext(context.Background(), "INSERT INTO "+full+" BY NAME "+query); err != nil {
+			return fmt.Errorf("twin: expand %s: %w", table, err)
+		}
+		return nil
 	}
-	return nil
-}
-
-func (l *Loader) flush() error {
-	for _, n := range slices.Sorted(maps.Keys(l.tables)) {
-		if t := l.tables[n]; t.dirty {
-			if err := t.a.Flush(); err != nil {
-				return fmt.Errorf("twin: flush %s: %w", n, err)
-			}
-			t.dirty = false
+	if t, open := l.tables[table]; open {
+		// The appender holds the table: close it before the rename.
+		delete(l.tables, table)
+		if err := t.close(); err != nil {
+			return err
 		}
 	}
+	produced, err := l.columnsOf(query)
+	if err != nil {
+		return fmt.Errorf("twin: expand %s: %w", table, err)
+	}
+	sel := make([]string, len(st.Columns))
+	for i, c := range st.Columns {
+		if !produced[c.Name] {
+			sel[i] = "CAST(NULL AS " + DuckTypeOf(c.Parsed) + `) AS "` + c.Name + `"`
+		} else {
+			sel[i] = `CAST("` + c.Name + `" AS ` + DuckTypeOf(c.Parsed) + `) AS "` + c.Name + `"`
+		}
+		delete(produced, c.Name)
+	}
+	if len(produced) > 0 {
+		return fmt.Errorf("twin: expand %s: the query yields columns the table lacks: %s", table, strings.Join(slices.Sorted(maps.Keys(produced)), ", "))
+	}
+	cols := strings.Join(sel, ", ")
+	for _, stmt := range []string{
+		"ALTER TABLE " + full + " RENAME TO " + st.Name + "__loaded",
+		"CREATE VIEW " + full + " AS SELECT " + cols + " FROM " + full + "__loaded UNION ALL SELECT " + cols + " FROM (" + query + ")",
+	} {
+		if _, err := l.conn.ExecContext(context.Background(), stmt); err != nil {
+			return fmt.Errorf("twin: expand %s: %s: %w", table, firstLine(stmt), err)
+		}
+	}
+	l.expanded[table] = true
+	l.keepPlans = true
 	return nil
 }
 
-// Close flushes every appender and drops the plan tables.
+// columnsOf returns the output column names of query, which it binds but
+// does not run.
+func (l *Loader) columnsOf(query string) (map[string]bool, error) {
+	rows, err := l.conn.QueryContext(context.Background(), "SELECT column_name FROM (DESCRIBE "+query+")")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out[n] = true
+	}
+	return out, rows.Err()
+}
+
+// flush waits until every row appended so far is in its table.
+func (l *Loader) flush() error {
+	var first error
+	for _, n := range slices.Sorted(maps.Keys(l.tables)) {
+		if err := l.tables[n].sync(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// Close flushes every appender and drops the plan tables (unless a lazy
+// table reads them).
 func (l *Loader) Close() error {
 	var first error
 	for _, n := range slices.Sorted(maps.Keys(l.tables)) {
-		if err := l.tables[n].a.Close(); err != nil && first == nil {
-			first = fmt.Errorf("twin: flush %s: %w", n, err)
+		if err := l.tables[n].close(); err != nil && first == nil {
+			first = err
 		}
 	}
 	l.tables = map[string]*loadTable{}
+	if l.keepPlans {
+		l.plans = nil // read by a lazy table's view
+	}
 	for _, p := range l.plans {
 		if _, err := l.conn.ExecContext(context.Background(), "DROP TABLE "+p); err != nil && first == nil {
 			first = fmt.Errorf("twin: drop %s: %w", p, err)

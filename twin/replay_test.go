@@ -32,6 +32,7 @@ func replayScenario(t *testing.T, path string, jobs, days int, replay, past time
 	if err != nil {
 		t.Fatal(err)
 	}
+	loader.Lazy = true // as preview --replay loads it
 	cfg := synth.Config{Seed: 7, Jobs: jobs, Days: days, AsOf: asOf, NodeGrainMinutes: 60, Incidents: incidents}
 	if !incidents {
 		// no noise in the replayed days nor in any lookback before them: the
