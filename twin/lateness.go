@@ -1,6 +1,8 @@
 package twin
 
 import (
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -229,6 +231,32 @@ func (e *Engine) hideLateRows(l Lateness) (*sourceViews, error) {
 // dropStatement drops the table or view (a lazy system table, see
 // Loader.Expand) of that DuckDB name.
 func (e *Engine) dropStatement(name string) (string, error) {
+	kind, err := e.relationKind(name)
+	if err != nil {
+		return "", err
+	}
+	if kind == "VIEW" {
+		return "DROP VIEW " + name, nil
+	}
+	return "DROP TABLE " + name, nil
+}
+
+// dropView drops the view of that name, if there is one.
+func (e *Engine) dropView(name string) error {
+	kind, err := e.relationKind(name)
+	if err != nil || kind != "VIEW" {
+		return err
+	}
+	if _, err := e.DB.Exec("DROP VIEW " + quoteName(name)); err != nil {
+		return fmt.Errorf("twin: drop view %s: %w", name, err)
+	}
+	return nil
+}
+
+// relationKind is information_schema's table_type of the DuckDB name
+// (catalog.schema.table, or a table of the main schema): BASE TABLE, VIEW,
+// or "" when there is none.
+func (e *Engine) relationKind(name string) (string, error) {
 	cat, schema, table := "", "main", name
 	if parts := strings.Split(name, "."); len(parts) == 3 {
 		cat, schema, table = parts[0], parts[1], parts[2]
@@ -237,13 +265,13 @@ func (e *Engine) dropStatement(name string) (string, error) {
 	err := e.DB.QueryRow(`SELECT table_type FROM information_schema.tables
 		WHERE table_catalog = coalesce(nullif(?, ''), current_database()) AND table_schema = ? AND table_name = ?`,
 		cat, schema, table).Scan(&kind)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
 	if err != nil {
 		return "", fmt.Errorf("twin: %s: %w", name, err)
 	}
-	if kind == "VIEW" {
-		return "DROP VIEW " + name, nil
-	}
-	return "DROP TABLE " + name, nil
+	return kind, nil
 }
 
 // restore puts the full tables back in place of the views (a lazy table

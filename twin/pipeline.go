@@ -145,17 +145,23 @@ func order(stmts []Statement) ([]Statement, error) {
 // each has exactly its declared columns and types.
 //
 // A bronze table is a copy of its source with the key expectations and the
-// detail cutoff applied; the twin changes its sources only between
-// refreshes, so a view shows the same rows as the pipeline's copy would at
-// every refresh, without storing the largest tables twice (writing 41 M
-// node_timeline rows again took half a minute at 1,000 jobs).
+// detail cutoff applied, and RunPipeline is one full refresh at one
+// instant: a view shows the rows the copy would hold after it, without
+// storing the largest tables twice (writing 41 M node_timeline rows again
+// took half a minute at 1,000 jobs). The replay, which lives through many
+// refreshes, keeps bronze tables as tables: a streaming table keeps rows
+// its filter would exclude at a later refresh.
 func (e *Engine) RunPipeline(b *model.Bundle, files []render.File) ([]TableRun, error) {
-	return e.run(b, files, func(st Statement) string {
-		if isBronze(st) {
-			return st.ViewSQL()
-		}
-		return st.SQL
-	})
+	return e.run(b, files, pipelineSQL)
+}
+
+// pipelineSQL is what the twin runs for a pipeline statement: a view for a
+// bronze table, else the table's CREATE.
+func pipelineSQL(st Statement) string {
+	if strings.HasPrefix(st.Table, "bronze_") {
+		return st.ViewSQL()
+	}
+	return st.SQL
 }
 
 // RunPipelineAsViews defines every table as a view, so a query of gold
@@ -164,8 +170,6 @@ func (e *Engine) RunPipeline(b *model.Bundle, files []render.File) ([]TableRun, 
 func (e *Engine) RunPipelineAsViews(b *model.Bundle, files []render.File) ([]TableRun, error) {
 	return e.run(b, files, func(st Statement) string { return st.ViewSQL() })
 }
-
-func isBronze(st Statement) bool { return strings.HasPrefix(st.Table, "bronze_") }
 
 func (e *Engine) run(b *model.Bundle, files []render.File, sqlFor func(Statement) string) ([]TableRun, error) {
 	stmts, err := Statements(b, files, e.AsOf)
@@ -176,6 +180,16 @@ func (e *Engine) run(b *model.Bundle, files []render.File, sqlFor func(Statement
 	for _, st := range stmts {
 		start := time.Now()
 		stmt := sqlFor(st)
+		if stmt == st.ViewSQL() {
+			// a replay left the bronze table a table
+			if kind, err := e.relationKind(st.Table); err != nil {
+				return runs, err
+			} else if kind == "BASE TABLE" {
+				if _, err := e.DB.Exec("DROP TABLE " + quoteName(st.Table)); err != nil {
+					return runs, err
+				}
+			}
+		}
 		if _, err := e.DB.Exec(stmt); err != nil {
 			return runs, fmt.Errorf("%s: %w", st.Table, err)
 		}

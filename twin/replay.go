@@ -360,6 +360,14 @@ func (f *refresher) refresh(r time.Time) (RefreshSummary, error) {
 		if err := f.views.setVisible(after, r); err != nil {
 			return sum, err
 		}
+		if first {
+			// RunPipeline makes bronze tables views (of one instant); the
+			// replay keeps them as tables, since a streaming table keeps
+			// rows its filter would exclude now.
+			if err := f.e.dropView(st.st.Table); err != nil {
+				return sum, err
+			}
+		}
 		if _, err := f.e.DB.Exec(q); err != nil {
 			return sum, fmt.Errorf("twin: refresh at %s: %s: %w", r.Format(time.RFC3339), st.st.Table, err)
 		}
