@@ -68,6 +68,11 @@ func Prepare(file string, data []byte, opts ...Option) (*Result, diag.List, erro
 	for _, opt := range opts {
 		opt(&o)
 	}
+	// The templates need nothing from the spec: they are parsed on a second
+	// core while this one loads the spec and waits on the KPI check, and
+	// Render finds them parsed. (This is parsing only: no bundle is
+	// rendered beside the check; see KPICheck.)
+	go render.ParseAll()
 	// The KPI check needs the model; the bundle it was given is kept so the
 	// spec is built once.
 	var b *model.Bundle

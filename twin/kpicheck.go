@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dbmon/dbmon/generator/model"
@@ -43,6 +44,74 @@ var checkAsOf = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 // its KPI check (generator.WithKPICheck), so the generator itself never
 // depends on the engine.
 func CheckKPIs(b *model.Bundle) ([]spec.Problem, error) {
+	return checkKPIs(b, openCheckDB)
+}
+
+// KPIStart is a KPI check whose database is opened ahead, on its own
+// goroutine, while the caller still loads the spec and builds the model:
+// opening DuckDB is the largest part of checking a few KPIs, and it needs
+// nothing from the bundle. Its Check is CheckKPIs on that database.
+type KPIStart struct {
+	done chan struct{} // closed once the database is open or failed
+	db   *sql.DB
+	err  error
+
+	mu    sync.Mutex
+	taken bool // Check or Close has the database
+}
+
+// StartKPICheck opens the database of a KPI check in the background. The
+// caller must call Close on every path (after Check too: it is then a
+// no-op); a command that may not check any KPI should not start one.
+func StartKPICheck() *KPIStart {
+	k := &KPIStart{done: make(chan struct{})}
+	go func() {
+		defer close(k.done)
+		k.db, k.err = openCheckDB()
+	}()
+	return k
+}
+
+// take hands the started database to its one user, the first Check or
+// Close, once it is open; the others get first false.
+func (k *KPIStart) take() (db *sql.DB, first bool, err error) {
+	k.mu.Lock()
+	first = !k.taken
+	k.taken = true
+	k.mu.Unlock()
+	if !first {
+		return nil, false, nil
+	}
+	<-k.done
+	return k.db, true, k.err
+}
+
+// Check is CheckKPIs on the database opened ahead, which it closes before
+// it returns (the rendering that follows should not share the memory with
+// DuckDB). Called again, it opens a database of its own, as CheckKPIs does.
+func (k *KPIStart) Check(b *model.Bundle) ([]spec.Problem, error) {
+	problems, err := checkKPIs(b, func() (*sql.DB, error) {
+		if db, first, err := k.take(); first {
+			return db, err
+		}
+		return openCheckDB()
+	})
+	// A bundle with no KPI to try never asked for the database.
+	k.Close()
+	return problems, err
+}
+
+// Close waits for the database to open and closes it, unless Check took
+// it; it may be called more than once.
+func (k *KPIStart) Close() error {
+	db, first, err := k.take()
+	if !first || err != nil {
+		return nil
+	}
+	return db.Close()
+}
+
+func checkKPIs(b *model.Bundle, open func() (*sql.DB, error)) ([]spec.Problem, error) {
 	kpis := b.Monitor.KPIs
 	found := make([]*spec.Problem, len(kpis))
 	var together, alone []int // indices of the KPIs to run
@@ -63,7 +132,11 @@ func CheckKPIs(b *model.Bundle) ([]spec.Problem, error) {
 		}
 	}
 	if len(together)+len(alone) > 0 {
-		c, err := newChecker(b)
+		db, err := open()
+		if err != nil {
+			return nil, err
+		}
+		c, err := newChecker(db, b)
 		if err != nil {
 			return nil, err
 		}
@@ -165,36 +238,78 @@ func (c *checker) tryKPIs(b *model.Bundle, indices []int) error {
 // errInternal marks a failure of the checker rather than of the KPI.
 var errInternal = errors.New("internal error")
 
-// checker is a bare twin: the session settings and macros, and only the
-// tables the checked statements read, each created empty when first read.
+// checker is a bare twin: the session settings, and only the macros the
+// checked statements call and the tables they read, each created (a table
+// empty) when first needed.
 type checker struct {
 	db      *sql.DB
 	ctx     Context
 	bronze  map[string]model.BronzeTable
 	created map[string]bool // table names as the statements spell them
 	schemas map[string]bool
+	macros  map[string]bool // macros created, by name
 }
 
-func newChecker(b *model.Bundle) (*checker, error) {
+// openCheckDB opens the bare database of a KPI check: the session settings,
+// the catalog, and no macros yet (try creates those a statement calls).
+func openCheckDB() (*sql.DB, error) {
 	db, err := openDB(DefaultSessionZone, "")
 	if err != nil {
 		return nil, err
 	}
-	c := &checker{db: db, ctx: pipelineContext(b, checkAsOf), bronze: map[string]model.BronzeTable{},
-		created: map[string]bool{}, schemas: map[string]bool{}}
-	for _, bt := range b.Bronze {
-		c.bronze[bt.Name] = bt
-	}
 	// Binding finds every error the check reports; the optimizer would only
-	// spend time planning queries over tables that are empty.
-	setup := []string{"PRAGMA disable_optimizer", "ATTACH ':memory:' AS " + catalog}
-	for _, s := range append(setup, Macros...) {
+	// spend time planning queries over tables that are empty. The first
+	// statement also makes the connection, which runs the session settings.
+	for _, s := range []string{"PRAGMA disable_optimizer", "ATTACH ':memory:' AS " + catalog} {
 		if _, err := db.Exec(s); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("twin setup: %s: %w", firstLine(s), err)
 		}
 	}
+	return db, nil
+}
+
+// newChecker takes db from openCheckDB for checking b's KPIs.
+func newChecker(db *sql.DB, b *model.Bundle) (*checker, error) {
+	c := &checker{db: db, ctx: pipelineContext(b, checkAsOf), bronze: map[string]model.BronzeTable{},
+		created: map[string]bool{}, schemas: map[string]bool{}, macros: map[string]bool{}}
+	for _, bt := range b.Bronze {
+		c.bronze[bt.Name] = bt
+	}
 	return c, nil
+}
+
+// macroNames are the names the statements of Macros create, in order.
+var macroNames = sync.OnceValue(func() []string {
+	names := make([]string, len(Macros))
+	for i, m := range Macros {
+		rest, ok := strings.CutPrefix(m, "CREATE OR REPLACE MACRO ")
+		name, _, paren := strings.Cut(rest, "(")
+		if !ok || !paren {
+			panic("twin: a macro statement is not CREATE OR REPLACE MACRO name(...): " + firstLine(m))
+		}
+		names[i] = name
+	}
+	return names
+})
+
+// createMacros creates the macros a translated query calls and the checker
+// has not created yet. Creating all of them took as long as opening DuckDB
+// (8 ms of a 120 ms generate), and a KPI check calls few. A macro is called
+// by its name, so a query that does not contain the name cannot call it;
+// a name inside a literal only creates a macro that goes unused. No macro
+// calls another.
+func (c *checker) createMacros(query string) error {
+	for i, name := range macroNames() {
+		if c.macros[name] || !strings.Contains(query, name) {
+			continue
+		}
+		if _, err := c.db.Exec(Macros[i]); err != nil {
+			return fmt.Errorf("%w: twin setup: %s: %v", errInternal, firstLine(Macros[i]), err)
+		}
+		c.macros[name] = true
+	}
+	return nil
 }
 
 // try translates one statement, creates the tables it reads and runs its
@@ -208,6 +323,9 @@ func (c *checker) try(databricksSQL string) error {
 		if err := c.create(ref); err != nil {
 			return err
 		}
+	}
+	if err := c.createMacros(st.Query); err != nil {
+		return err
 	}
 	rows, err := c.db.Query(st.Query)
 	if err != nil {

@@ -117,6 +117,70 @@ func TestCheckKPIsProblems(t *testing.T) {
 	}
 }
 
+// TestCheckKPIsMacros: values calling the Databricks functions the twin
+// supplies as macros bind, together and one by one. The check creates only
+// the macros a statement calls, so a macro it failed to create would show
+// here as a problem.
+func TestCheckKPIsMacros(t *testing.T) {
+	b := kpiBundle(t, `  - {name: divide, source: job_runs_enriched, value: "avg(try_divide(cost_net, duration_seconds))"}
+  - {name: dates, source: job_runs_enriched, value: "max(datediff(date_add(run_date, 1), date_sub(to_date(end_time), dayofweek(run_date))))"}
+  - {name: strings, source: job_runs_enriched, value: "count(concat(substring(job_name, 0, 3), regexp_extract(team, 'a(b)'), regexp_replace(team, 'a', 'b')))"}
+  - {name: split, source: job_runs_enriched, value: "max(size(split(job_name, ',')))"}
+  - {name: seconds, source: job_runs_enriched, value: "max(unix_timestamp(start_time) - unix_seconds(end_time))"}
+  - {name: zones, source: job_runs_enriched, value: "max(convert_timezone('UTC', from_utc_timestamp(start_time, 'Europe/Paris')))"}
+  - {name: alone, source: job_runs_enriched, value: "max(to_utc_timestamp(timestamp_seconds(duration_seconds), 'Asia/Tokyo'))"}
+  - {name: broken, source: job_runs_enriched, value: "max(date_add(run_dte, 1))"}
+`)
+	problems, err := twin.CheckKPIs(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(problems) != 1 || !reflect.DeepEqual(problems[0].Path, []any{"kpis", 7, "value"}) {
+		t.Errorf("problems %v, want one, at kpis[7].value", problems)
+	}
+}
+
+// TestKPIStart: the check started ahead reports what CheckKPIs reports;
+// Close after Check, a second Check and Close without Check all work.
+func TestKPIStart(t *testing.T) {
+	b := kpiBundle(t, `  - {name: ok, source: job_runs_enriched, value: "avg(duration_seconds)", by: team}
+  - {name: typo, source: job_runs_enriched, value: "sum(cost_nett)"}
+`)
+	want, err := twin.CheckKPIs(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := twin.StartKPICheck()
+	for range 2 { // the second opens a database of its own
+		got, err := k.Check(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("started check: %v, want %v", got, want)
+		}
+	}
+	if err := k.Close(); err != nil {
+		t.Errorf("Close after Check: %v", err)
+	}
+	unused := twin.StartKPICheck()
+	if err := unused.Close(); err != nil {
+		t.Errorf("Close without Check: %v", err)
+	}
+	if err := unused.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	// A bundle with no KPI to try does not take the database: Check
+	// closes it.
+	none := twin.StartKPICheck()
+	if got, err := none.Check(kpiBundle(t, "  []\n")); err != nil || len(got) > 0 {
+		t.Errorf("no KPIs: %v, %v", got, err)
+	}
+	if err := none.Close(); err != nil {
+		t.Errorf("Close after Check of no KPIs: %v", err)
+	}
+}
+
 // TestCheckKPIsOrdinarySpec checks the 20 KPIs of an ordinary company's
 // spec (every source shape of synth.BigSpec): none is a problem.
 func TestCheckKPIsOrdinarySpec(t *testing.T) {
