@@ -353,8 +353,9 @@ func (l *Loader) Append(table string, row []any) error {
 // Every row appended so far is flushed first, so the query sees it.
 //
 // By default the rows are inserted. With Lazy the table becomes a view: the
-// rows appended so far (the table, renamed <name>__loaded) and the query's
-// rows, cast to the declared types, computed each time the view is read.
+// rows appended so far (the table, renamed <name>__loaded, if it has any)
+// and the query's rows, cast to the declared types, computed each time the
+// view is read.
 // node_timeline, the largest table by far (41 M rows at 1,000 jobs x 90
 // days), then costs its expansion where it is read (the pipeline's bronze
 // copy, itself a view on the twin) instead of being written to the database
@@ -392,10 +393,15 @@ func (l *Loader) Expand(table, query string) error {
 	}
 	sel := make([]string, len(st.Columns))
 	for i, c := range st.Columns {
-		if !produced[c.Name] {
-			sel[i] = "CAST(NULL AS " + DuckTypeOf(c.Parsed) + `) AS "` + c.Name + `"`
-		} else {
-			sel[i] = `CAST("` + c.Name + `" AS ` + DuckTypeOf(c.Parsed) + `) AS "` + c.Name + `"`
+		want := DuckTypeOf(c.Parsed)
+		got, ok := produced[c.Name]
+		switch {
+		case !ok:
+			sel[i] = "CAST(NULL AS " + want + `) AS "` + c.Name + `"`
+		case sameDuckType(got, want):
+			sel[i] = `"` + c.Name + `"`
+		default:
+			sel[i] = `CAST("` + c.Name + `" AS ` + want + `) AS "` + c.Name + `"`
 		}
 		delete(produced, c.Name)
 	}
@@ -403,10 +409,22 @@ func (l *Loader) Expand(table, query string) error {
 		return fmt.Errorf("twin: expand %s: the query yields columns the table lacks: %s", table, strings.Join(slices.Sorted(maps.Keys(produced)), ", "))
 	}
 	cols := strings.Join(sel, ", ")
-	for _, stmt := range []string{
-		"ALTER TABLE " + full + " RENAME TO " + st.Name + "__loaded",
-		"CREATE VIEW " + full + " AS SELECT " + cols + " FROM " + full + "__loaded UNION ALL SELECT " + cols + " FROM (" + query + ")",
-	} {
+	var loaded int64
+	if err := l.conn.QueryRowContext(context.Background(), "SELECT count(*) FROM "+full).Scan(&loaded); err != nil {
+		return fmt.Errorf("twin: expand %s: %w", table, err)
+	}
+	// Without appended rows the view is the expansion alone: DuckDB does
+	// not prune unused columns through a UNION ALL, and computing every
+	// column (a MAP among them) for a query that reads two made a
+	// max(end_time) cost as much as the whole table.
+	stmts := []string{"DROP TABLE " + full, "CREATE VIEW " + full + " AS SELECT " + cols + " FROM (" + query + ")"}
+	if loaded > 0 {
+		stmts = []string{
+			"ALTER TABLE " + full + " RENAME TO " + st.Name + "__loaded",
+			"CREATE VIEW " + full + " AS SELECT * FROM " + full + "__loaded UNION ALL SELECT " + cols + " FROM (" + query + ")",
+		}
+	}
+	for _, stmt := range stmts {
 		if _, err := l.conn.ExecContext(context.Background(), stmt); err != nil {
 			return fmt.Errorf("twin: expand %s: %s: %w", table, firstLine(stmt), err)
 		}
@@ -416,23 +434,29 @@ func (l *Loader) Expand(table, query string) error {
 	return nil
 }
 
-// columnsOf returns the output column names of query, which it binds but
-// does not run.
-func (l *Loader) columnsOf(query string) (map[string]bool, error) {
-	rows, err := l.conn.QueryContext(context.Background(), "SELECT column_name FROM (DESCRIBE "+query+")")
+// columnsOf returns the DuckDB type of each output column of query, which
+// it binds but does not run.
+func (l *Loader) columnsOf(query string) (map[string]string, error) {
+	rows, err := l.conn.QueryContext(context.Background(), "SELECT column_name, column_type FROM (DESCRIBE "+query+")")
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := map[string]bool{}
+	out := map[string]string{}
 	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
+		var n, t string
+		if err := rows.Scan(&n, &t); err != nil {
 			return nil, err
 		}
-		out[n] = true
+		out[n] = t
 	}
 	return out, rows.Err()
+}
+
+// sameDuckType compares two DuckDB type spellings, ignoring case and spaces.
+func sameDuckType(a, b string) bool {
+	norm := func(s string) string { return strings.ToUpper(strings.ReplaceAll(s, " ", "")) }
+	return norm(a) == norm(b)
 }
 
 // flush waits until every row appended so far is in its table.
