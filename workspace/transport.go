@@ -1,13 +1,18 @@
 package workspace
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/databricks/databricks-sdk-go/config"
@@ -29,6 +34,14 @@ const (
 	// the SDK's own transport waits 30 s for each.
 	dialTimeout         = 5 * time.Second
 	tlsHandshakeTimeout = 5 * time.Second
+	// connectBound is how long a request to a host that has not answered
+	// yet waits for a connection, whatever happens below it. net/http's
+	// own bounds do not always hold: in one CI run a host that accepted
+	// connections and never answered the handshake held each request for
+	// the whole minute of --timeout, although the handshake timeout (5 s)
+	// was what it finally reported. Waiting on the request's context
+	// returns even when the dial goroutine is stuck.
+	connectBound = 6 * time.Second
 )
 
 // fastFailTransport is the HTTP transport of every client Connect makes. It
@@ -63,8 +76,17 @@ func (t *fastFailTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if down != nil {
 		return nil, &unreachableError{err: down}
 	}
+	t.mu.Lock()
+	answered := t.answered
+	t.mu.Unlock()
 	start := time.Now()
-	resp, err := t.inner.RoundTrip(req)
+	var resp *http.Response
+	var err error
+	if answered {
+		resp, err = t.inner.RoundTrip(req)
+	} else {
+		resp, err = t.firstContact(req)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err == nil {
@@ -83,6 +105,62 @@ func (t *fastFailTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	t.down = err
 	return nil, &unreachableError{err: err}
+}
+
+// firstContact sends req with the connection phase bounded by
+// connectBound: if no connection is established by then, the request's
+// context is cancelled and the error says which phase did not finish.
+func (t *fastFailTransport) firstContact(req *http.Request) (*http.Response, error) {
+	var connected, handshaking atomic.Bool
+	trace := &httptrace.ClientTrace{
+		TLSHandshakeStart: func() { handshaking.Store(true) },
+		GotConn:           func(httptrace.GotConnInfo) { connected.Store(true) },
+	}
+	ctx, cancel := context.WithCancelCause(httptrace.WithClientTrace(req.Context(), trace))
+	timeout := &connectTimeoutError{after: connectBound}
+	timer := time.AfterFunc(connectBound, func() {
+		if !connected.Load() {
+			timeout.handshake = handshaking.Load()
+			cancel(timeout)
+		}
+	})
+	resp, err := t.inner.RoundTrip(req.WithContext(ctx))
+	timer.Stop()
+	if err != nil {
+		cancel(nil)
+		if context.Cause(ctx) == timeout {
+			return nil, timeout
+		}
+		return nil, err
+	}
+	// The body is read after RoundTrip returns: cancel only once it is closed.
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: func() { cancel(nil) }}
+	return resp, nil
+}
+
+// connectTimeoutError is a connection that did not complete within
+// connectBound.
+type connectTimeoutError struct {
+	after     time.Duration
+	handshake bool // the TCP connection was made, the TLS handshake was not
+}
+
+func (e *connectTimeoutError) Error() string {
+	if e.handshake {
+		return fmt.Sprintf("TLS handshake timeout: the host did not complete it within %s", e.after)
+	}
+	return fmt.Sprintf("no connection within %s", e.after)
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel func()
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 // newInnerTransport is the SDK's default transport with shorter connection
@@ -134,6 +212,10 @@ func connectFailure(err error) failureKind {
 	}
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && (opErr.Op == "dial" || opErr.Op == "proxyconnect") {
+		return retryBriefly
+	}
+	var timeout *connectTimeoutError
+	if errors.As(err, &timeout) {
 		return retryBriefly
 	}
 	// net/http's handshake timeout is an unexported type.
