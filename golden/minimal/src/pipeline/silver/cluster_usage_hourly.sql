@@ -40,7 +40,10 @@ WITH nodes AS (
 -- 1,000 jobs), grouped two ways at once: per interval, for the cluster-wide
 -- CPU that makes an interval idle, and per node and hour, for the distinct
 -- nodes and the hour's CPU and memory. Two aggregates of one CTE would read
--- the records twice (DuckDB materializes such a CTE first).
+-- the records twice (DuckDB materializes such a CTE first). Every aggregate
+-- is computed for both sets, so there are as few as the two need: an
+-- interval's cluster CPU is cpu_sum / cpu_count, not one more avg() (on the
+-- twin at 3,000 jobs 55.5 s -> 49.9 s, every hour's figures equal).
 grouped AS (
   SELECT
     workspace_id,
@@ -54,8 +57,7 @@ grouped AS (
     count(cpu) AS cpu_count,
     max(cpu) AS cpu_max,
     sum(mem_used_percent) AS mem_sum,
-    count(mem_used_percent) AS mem_count,
-    avg(cpu) AS cluster_cpu
+    count(mem_used_percent) AS mem_count
   FROM nodes
   GROUP BY GROUPING SETS (
     (workspace_id, cluster_id, hour, start_time, end_time),
@@ -74,7 +76,7 @@ hourly AS (
     max(CASE WHEN NOT is_interval THEN cpu_max END) AS max_cpu_percent,
     try_divide(sum(CASE WHEN NOT is_interval THEN mem_sum END), sum(CASE WHEN NOT is_interval THEN mem_count END)) AS avg_mem_percent,
     sum(CASE WHEN is_interval THEN (unix_timestamp(end_time) - unix_timestamp(start_time)) / 60.0 END) AS up_minutes,
-    sum(CASE WHEN is_interval AND cluster_cpu < CAST(10 AS DOUBLE)
+    sum(CASE WHEN is_interval AND try_divide(cpu_sum, cpu_count) < CAST(10 AS DOUBLE)
       THEN (unix_timestamp(end_time) - unix_timestamp(start_time)) / 60.0 ELSE 0 END) AS idle_minutes
   FROM grouped
   GROUP BY workspace_id, cluster_id, hour

