@@ -46,7 +46,8 @@ var executiveQuestions = []string{
 //
 // Environment: DBMON_BENCH_JOBS (default 1000), DBMON_BENCH_DAYS (90),
 // DBMON_BENCH_GRAIN (node grain in minutes, 1), DBMON_BENCH_BRONZE=0 to
-// skip the bronze engine. Metrics: synth-s, pipeline-s, report-s, total-s
+// skip the bronze engine, DBMON_BENCH_MEMORY to set twin.MemoryLimit (a
+// DuckDB size such as 8GB). Metrics: synth-s, pipeline-s, report-s, total-s
 // (the three, as preview spends them), cpu-s (process CPU time over the
 // same span: on a shared machine it shows the work when wall time is
 // inflated), peak-rss-MB (the process's high-water RSS after the preview
@@ -55,6 +56,10 @@ var executiveQuestions = []string{
 // speed-up of answering from gold).
 func BenchmarkPreview(b *testing.B) {
 	jobs, days, grain := envInt("DBMON_BENCH_JOBS", 1000), envInt("DBMON_BENCH_DAYS", 90), envInt("DBMON_BENCH_GRAIN", 1)
+	if limit := os.Getenv("DBMON_BENCH_MEMORY"); limit != "" {
+		defer func(prev string) { twin.MemoryLimit = prev }(twin.MemoryLimit)
+		twin.MemoryLimit = limit
+	}
 	res := benchPrepare(b)
 	cfg := synth.Config{Seed: 1, Jobs: jobs, Days: days, AsOf: asOf, NodeGrainMinutes: grain, Incidents: true}
 	for i := 0; i < b.N; i++ {
