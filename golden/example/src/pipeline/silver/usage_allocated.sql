@@ -227,7 +227,7 @@ fragments AS (
   LEFT JOIN (SELECT DISTINCT workspace_id, record_id FROM shared_fragments) f
     ON f.workspace_id = u.workspace_id AND f.record_id = u.record_id
   WHERE f.record_id IS NULL
-    AND NOT (u.candidate IN ('direct', 'serverless') OR (u.candidate = 'pipeline' AND u.run_id IS NOT NULL))
+    AND NOT (candidate IN ('direct', 'serverless') OR (candidate = 'pipeline' AND run_id IS NOT NULL))
 )
 SELECT
   f.workspace_id,
