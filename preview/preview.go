@@ -26,6 +26,7 @@ const SLADays = 7
 type Source struct {
 	describe  string
 	synthetic bool
+	memory    int64 // DuckDB's cap for the run (twin.Memory); 0 for the twin's default
 	load      func(e *twin.Engine, res *generator.Result) (incidents []synth.Incident, notes []string, err error)
 }
 
@@ -36,6 +37,8 @@ func Synthetic(cfg synth.Config) Source {
 	return Source{
 		describe:  fmt.Sprintf("synthetic data (seed %d, %d jobs, %d days)", cfg.Seed, cfg.Jobs, cfg.Days),
 		synthetic: true,
+		// The twin's memory grows with the account, as the data does.
+		memory: twin.SyntheticMemory(cfg.Jobs, cfg.Days),
 		load: func(e *twin.Engine, res *generator.Result) ([]synth.Incident, []string, error) {
 			loader, err := e.Loader()
 			if err != nil {
@@ -118,7 +121,7 @@ type Report struct {
 // from src, and reads everything the report shows. ctx is checked between
 // stages; a statement already running is not interrupted.
 func Run(ctx context.Context, res *generator.Result, src Source, asOf time.Time) (_ *Report, err error) {
-	e, err := twin.Open(asOf)
+	e, err := twin.Open(asOf, twin.Memory(src.memory))
 	if err != nil {
 		return nil, err
 	}

@@ -46,8 +46,8 @@ var executiveQuestions = []string{
 //
 // Environment: DBMON_BENCH_JOBS (default 1000), DBMON_BENCH_DAYS (90),
 // DBMON_BENCH_GRAIN (node grain in minutes, 1), DBMON_BENCH_BRONZE=0 to
-// skip the bronze engine, DBMON_BENCH_MEMORY to set twin.MemoryLimit (a
-// DuckDB size such as 8GB). Metrics: synth-s, pipeline-s, report-s, total-s
+// skip the bronze engine, DBMON_BENCH_MEMORY_GB to cap DuckDB's memory
+// there instead of twin.SyntheticMemory's cap. Metrics: synth-s, pipeline-s, report-s, total-s
 // (the three, as preview spends them), cpu-s (process CPU time over the
 // same span: on a shared machine it shows the work when wall time is
 // inflated), peak-rss-MB (the process's high-water RSS after the preview
@@ -56,15 +56,15 @@ var executiveQuestions = []string{
 // speed-up of answering from gold).
 func BenchmarkPreview(b *testing.B) {
 	jobs, days, grain := envInt("DBMON_BENCH_JOBS", 1000), envInt("DBMON_BENCH_DAYS", 90), envInt("DBMON_BENCH_GRAIN", 1)
-	if limit := os.Getenv("DBMON_BENCH_MEMORY"); limit != "" {
-		defer func(prev string) { twin.MemoryLimit = prev }(twin.MemoryLimit)
-		twin.MemoryLimit = limit
-	}
 	res := benchPrepare(b)
 	cfg := synth.Config{Seed: 1, Jobs: jobs, Days: days, AsOf: asOf, NodeGrainMinutes: grain, Incidents: true}
+	memory := twin.SyntheticMemory(jobs, days) // as preview sizes it
+	if gb := envInt("DBMON_BENCH_MEMORY_GB", 0); gb > 0 {
+		memory = int64(gb) * 1_000_000_000
+	}
 	for i := 0; i < b.N; i++ {
 		start, cpu0 := time.Now(), cpuTime()
-		gold, genTime, runs := benchEngine(b, res, cfg, false)
+		gold, genTime, runs := benchEngine(b, res, cfg, memory, false)
 		pipeline := time.Since(start) - genTime
 		reportStart := time.Now()
 		benchReport(b, gold, res)
@@ -87,7 +87,7 @@ func BenchmarkPreview(b *testing.B) {
 		b.ReportMetric(peak, "peak-rss-MB")
 		b.ReportMetric(float64(goldTime.Microseconds())/1000, "gold-ms")
 		if os.Getenv("DBMON_BENCH_BRONZE") != "0" {
-			bronze, _, _ := benchEngine(b, res, cfg, true)
+			bronze, _, _ := benchEngine(b, res, cfg, memory, true)
 			bronzeAnswers, bronzeTime := ask(b, bronze)
 			bronze.Close()
 			if goldAnswers != bronzeAnswers {
@@ -154,9 +154,9 @@ func benchPrepare(b *testing.B) *generator.Result {
 
 // benchEngine fills a new twin with synthetic data and builds the pipeline,
 // as tables or (asViews) with silver and gold as views over bronze.
-func benchEngine(b *testing.B, res *generator.Result, cfg synth.Config, asViews bool) (*twin.Engine, time.Duration, []twin.TableRun) {
+func benchEngine(b *testing.B, res *generator.Result, cfg synth.Config, memory int64, asViews bool) (*twin.Engine, time.Duration, []twin.TableRun) {
 	b.Helper()
-	e, err := twin.Open(cfg.AsOf)
+	e, err := twin.Open(cfg.AsOf, twin.Memory(memory))
 	if err != nil {
 		b.Fatal(err)
 	}

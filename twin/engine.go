@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,13 +41,22 @@ const DefaultSessionZone = "UTC"
 // Option configures Open.
 type Option func(*options)
 
-type options struct{ zone string }
+type options struct {
+	zone   string
+	memory int64 // bytes; 0 for DefaultMemory
+}
 
 // SessionZone runs the engine as a Databricks session whose time zone is
 // zone (an IANA name), as a warehouse with the TIMEZONE configuration
 // parameter set would. The default is UTC. dbmon's SQL must give the same
 // answers under every zone; the tests run it under several.
 func SessionZone(zone string) Option { return func(o *options) { o.zone = zone } }
+
+// Memory caps DuckDB's memory at bytes instead of DefaultMemory. A cap above
+// DefaultMemory is lowered to three quarters of what DuckDB would take
+// unasked (80% of the machine's memory), so a large preview leaves the
+// machine usable.
+func Memory(bytes int64) Option { return func(o *options) { o.memory = bytes } }
 
 // Engine is one DuckDB database holding the system tables and every table the
 // pipeline builds.
@@ -59,11 +69,27 @@ type Engine struct {
 	connector *duckdb.Connector // DB's, for the Loader's connections
 }
 
-// MemoryLimit caps DuckDB's memory (its memory_limit setting). At 1,000
+// DefaultMemory caps DuckDB's memory (its memory_limit setting). At 1,000
 // jobs x 90 days cluster_usage_hourly groups 41 M node records two ways;
 // under a 2 GB cap that aggregate spilled and took 37 s, under 3 GB 18-21 s
 // (peak RSS 3.3 GB, the bound is 4 GB).
-var MemoryLimit = "3GB"
+const DefaultMemory int64 = 3_000_000_000
+
+// bytesPerJobDay is the memory SyntheticMemory gives a synthetic account
+// per job and day. Under a fixed cap the data outgrows the memory: at
+// 10,000 jobs x 90 days the system tables alone take 2.3 GB on disk and
+// cluster_usage_hourly's aggregate holds 91 M groups, so that aggregate
+// spills and takes 186-199 s under 3 GB, against 147 s under 6 GB and
+// 141 s under 16 GB (12.1 s at 1,000 jobs under 3 GB). Memory in
+// proportion to the data, as the data grows, keeps time from growing faster.
+const bytesPerJobDay = 7_500
+
+// SyntheticMemory is the memory cap (Memory) for a twin holding a synthetic
+// account of jobs x days: DefaultMemory up to 4,444 jobs x 90 days, then in
+// proportion (10,000 x 90: 6.75 GB).
+func SyntheticMemory(jobs, days int) int64 {
+	return max(DefaultMemory, int64(jobs)*int64(days)*bytesPerJobDay)
+}
 
 // Open creates a twin (database files in a new temp folder) whose "now" is asOf, with empty system
 // tables and the collector's table.
@@ -92,11 +118,16 @@ func Open(asOf time.Time, opts ...Option) (*Engine, error) {
 	}
 	db := oneConnection(connector)
 	e := &Engine{DB: db, AsOf: asOf.UTC(), Zone: o.zone, tmp: tmp, connector: connector}
+	limit, err := memoryLimit(db, o.memory)
+	if err != nil {
+		e.Close()
+		return nil, err
+	}
 	setup := []string{
 		// Bounded memory: past the limit DuckDB spills to the temp folder
 		// instead of growing (larger runs would otherwise peak above 4 GB).
 		// Insertion order is not kept: every reader sorts.
-		"SET memory_limit = '" + MemoryLimit + "'",
+		fmt.Sprintf("SET memory_limit = '%dMB'", limit/1_000_000),
 		"SET temp_directory = '" + strings.ReplaceAll(tmp, "'", "''") + "'",
 		"SET preserve_insertion_order = false",
 		"ATTACH '" + strings.ReplaceAll(filepath.Join(tmp, catalog+".duckdb"), "'", "''") + "' AS " + catalog,
@@ -136,6 +167,45 @@ func Open(asOf time.Time, opts ...Option) (*Engine, error) {
 		}
 	}
 	return e, nil
+}
+
+// memoryLimit is the cap Open sets for a requested one (0: DefaultMemory):
+// one above DefaultMemory is held to three quarters of DuckDB's own default
+// on this machine (80% of its memory), never below DefaultMemory.
+func memoryLimit(db *sql.DB, requested int64) (int64, error) {
+	if requested <= 0 {
+		return DefaultMemory, nil
+	}
+	if requested <= DefaultMemory {
+		return requested, nil
+	}
+	var setting string
+	if err := db.QueryRow("SELECT current_setting('memory_limit')").Scan(&setting); err != nil {
+		return 0, fmt.Errorf("twin setup: reading DuckDB's memory_limit: %w", err)
+	}
+	machine, err := parseDuckSize(setting)
+	if err != nil {
+		return 0, fmt.Errorf("twin setup: DuckDB's memory_limit %q: %w", setting, err)
+	}
+	return max(DefaultMemory, min(requested, machine/4*3)), nil
+}
+
+// parseDuckSize reads a size as DuckDB prints it ("18.8 GiB", "512.0 MiB",
+// "0 bytes").
+func parseDuckSize(s string) (int64, error) {
+	number, unit, ok := strings.Cut(strings.TrimSpace(s), " ")
+	if !ok {
+		return 0, fmt.Errorf("not a number and a unit")
+	}
+	f, err := strconv.ParseFloat(number, 64)
+	if err != nil || f < 0 {
+		return 0, fmt.Errorf("not a size")
+	}
+	scale := map[string]float64{"bytes": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40, "PiB": 1 << 50}[unit]
+	if scale == 0 {
+		return 0, fmt.Errorf("unknown unit %q", unit)
+	}
+	return int64(f * scale), nil
 }
 
 // openDB opens an empty DuckDB, in memory if path is "", whose every
