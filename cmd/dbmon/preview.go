@@ -47,6 +47,9 @@ Data comes from --synthetic (seeded, with injected incidents that the detectors
 should find; --clean leaves them out) or from --data DIR, a folder of system
 tables exported from a workspace, one file per table named
 system.<schema>.<table>.parquet|json|csv (e.g. system.billing.usage.parquet).
+The twin's DuckDB takes at most 3 GB of memory, spilling to a temp folder past
+it; a synthetic account above 4,444 jobs x 90 days gets 7.5 KB per job-day
+(10,000 x 90: 6.75 GB), never more than 60% of the machine's memory.
 
 --as-of fixes "now" (RFC 3339 or YYYY-MM-DD[THH:MM]); it defaults to the
 current hour. --export DIR writes every silver and gold table as CSV, plus
