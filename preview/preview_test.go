@@ -185,3 +185,16 @@ func TestRunStops(t *testing.T) {
 		t.Errorf("cancelled: %v, want context.Canceled", err)
 	}
 }
+
+// TestSyntheticSourceSizesTheTwin: a synthetic account gets the twin's
+// memory for its size (twin.SyntheticMemory); exported tables keep the
+// twin's default.
+func TestSyntheticSourceSizesTheTwin(t *testing.T) {
+	big := Synthetic(synth.Config{Jobs: 10_000, Days: 90})
+	if want := twin.SyntheticMemory(10_000, 90); big.memory != want || want <= twin.DefaultMemory {
+		t.Errorf("10,000 jobs x 90 days: memory %d, want %d (above the default %d)", big.memory, want, twin.DefaultMemory)
+	}
+	if d := Dir(t.TempDir()); d.memory != 0 {
+		t.Errorf("Dir: memory %d, want 0 (the twin's default)", d.memory)
+	}
+}
