@@ -46,11 +46,11 @@ var executiveQuestions = []string{
 //
 // Environment: DBMON_BENCH_JOBS (default 1000), DBMON_BENCH_DAYS (90),
 // DBMON_BENCH_GRAIN (node grain in minutes, 1), DBMON_BENCH_BRONZE=0 to
-// skip the bronze engine, DBMON_BENCH_MEMORY_GB to cap DuckDB's memory
-// there instead of twin.SyntheticMemory's cap. Metrics: synth-s, pipeline-s, report-s, total-s
-// (the three, as preview spends them), cpu-s (process CPU time over the
-// same span: on a shared machine it shows the work when wall time is
-// inflated), peak-rss-MB (the process's high-water RSS after the preview
+// skip the bronze engine, DBMON_BENCH_MEMORY_GB to cap DuckDB's memory at
+// that many GB instead of at twin.SyntheticMemory. Metrics: synth-s,
+// pipeline-s, report-s, total-s (the three, as preview spends them),
+// cpu-s (process CPU time over the same span: on a shared machine it shows
+// the work when wall time is inflated), peak-rss-MB (the process's high-water RSS after the preview
 // part, DuckDB included), rows (built by the pipeline), gold-ms and
 // bronze-ms (all questions once, best of three) and bronze/gold (the
 // speed-up of answering from gold).
